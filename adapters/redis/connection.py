@@ -1,0 +1,40 @@
+"""Opening Redis clients from a URL, including the embedded `memory://` store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+
+MEMORY_URL = "memory://"
+
+
+@dataclass
+class RedisHandle:
+    """An async client for ClassPulse and, on demand, a sync one for APScheduler's job store."""
+
+    url: str
+    client: aioredis.Redis
+    _server: Any = None  # the fakeredis server behind memory://, shared by every client of this handle
+
+    def sync_client(self) -> redis.Redis:
+        if self._server is not None:
+            import fakeredis
+
+            return fakeredis.FakeRedis(server=self._server)
+        return redis.Redis.from_url(self.url)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+def open_redis(url: str) -> RedisHandle:
+    if url.startswith(MEMORY_URL):
+        import fakeredis
+
+        server = fakeredis.FakeServer()
+        client = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
+        return RedisHandle(url, client, server)
+    return RedisHandle(url, aioredis.Redis.from_url(url, decode_responses=True))

@@ -1,0 +1,162 @@
+"""The durable outbox: a Redis Stream read by dispatchers in a consumer group, plus delivery records.
+
+Every message carries an idempotency key; a key is enqueued at most once and sent at most once. When a
+dispatcher dies in the middle of a send, the message's fate is unknown and it is dead-lettered rather than
+sent again: a learner may miss one message, but never gets it twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from adapters.redis.keys import Keys
+from adapters.redis.scripts import lua
+from bot.domain import Button, OutboundMessage, Platform
+
+GROUP = "dispatch"
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A message as the outbox holds it: what to send, and how many times it was tried."""
+
+    entry_id: str
+    message: OutboundMessage
+    attempts: int = 0
+
+
+def encode(message: OutboundMessage, attempts: int = 0) -> str:
+    data = asdict(message)
+    data["platform"] = message.platform.value
+    data["buttons"] = [asdict(b) for b in message.buttons]
+    data["_attempts"] = attempts
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode(raw: str) -> tuple[OutboundMessage, int]:
+    data = json.loads(raw)
+    attempts = int(data.pop("_attempts", 0))
+    data["platform"] = Platform(data["platform"])
+    data["buttons"] = tuple(Button(**b) for b in data["buttons"])
+    return OutboundMessage(**data), attempts
+
+
+def _ms(at: datetime) -> str:
+    return str(int(at.timestamp() * 1000))
+
+
+class RedisOutbox:
+    def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
+        self._client = client
+        self._keys = keys
+        self._p = keys.outbox()
+        self._stream = keys.outbox_stream()
+        self._enqueue = client.register_script(lua("outbox_enqueue"))
+        self._claim = client.register_script(lua("outbox_claim"))
+        self._promote = client.register_script(lua("outbox_promote"))
+        self._group_ready = False
+
+    async def ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            await self._client.xgroup_create(self._stream, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    async def enqueue(self, messages: Sequence[OutboundMessage], now: datetime) -> int:
+        """Add messages whose key was never enqueued before; returns how many were new."""
+        if not messages:
+            return 0
+        args: list[str] = [_ms(now)]
+        for message in messages:
+            args += [message.key, encode(message)]
+        return int(await self._enqueue(keys=[self._p], args=args))
+
+    async def read(self, consumer: str, count: int, block_ms: int | None = None) -> list[Envelope]:
+        await self.ensure_group()
+        reply = await self._client.xreadgroup(GROUP, consumer, {self._stream: ">"}, count=count, block=block_ms)
+        return [self._envelope(entry_id, fields) for _, entries in reply or [] for entry_id, fields in entries]
+
+    async def reclaim(self, consumer: str, min_idle_ms: int, count: int) -> list[Envelope]:
+        """Take over entries another dispatcher read but never finished (it died)."""
+        await self.ensure_group()
+        reply = await self._client.xautoclaim(self._stream, GROUP, consumer, min_idle_ms, "0-0", count=count)
+        entries = reply[1]
+        return [self._envelope(entry_id, fields) for entry_id, fields in entries if fields]
+
+    def _envelope(self, entry_id: str, fields: Mapping[str, str]) -> Envelope:
+        message, attempts = decode(fields["m"])
+        return Envelope(entry_id, message, attempts)
+
+    async def claim(self, key: str, consumer: str, now: datetime) -> str:
+        return str(await self._claim(keys=[self._p], args=[key, consumer, _ms(now)]))
+
+    async def finish(
+        self, envelope: Envelope, status: str, now: datetime, *, message_id: str = "", reason: str = ""
+    ) -> None:
+        """Record the final fate of a message and take it off the stream."""
+        message = envelope.message
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                f"{self._p}state:{message.key}",
+                mapping={"status": status, "message_id": message_id, "reason": reason, "updated_ms": _ms(now),
+                         "platform": message.platform.value},
+            )
+            pipe.hincrby(f"{self._p}stats", f"{message.campaign_id}|{message.step_id}|{status}", 1)
+            if status == "dead":
+                pipe.xadd(f"{self._p}dead", {"m": encode(message, envelope.attempts), "reason": reason})
+            pipe.xack(self._stream, GROUP, envelope.entry_id)
+            pipe.xdel(self._stream, envelope.entry_id)
+            await pipe.execute()
+
+    async def defer(self, envelope: Envelope, due: datetime, reason: str, now: datetime) -> None:
+        """Try again at `due`: the message leaves the stream and waits in a sorted set."""
+        message = envelope.message
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                f"{self._p}state:{message.key}",
+                mapping={"status": "retry", "reason": reason, "updated_ms": _ms(now)},
+            )
+            pipe.zadd(f"{self._p}deferred", {encode(message, envelope.attempts + 1): float(_ms(due))})
+            pipe.xack(self._stream, GROUP, envelope.entry_id)
+            pipe.xdel(self._stream, envelope.entry_id)
+            await pipe.execute()
+
+    async def promote_due(self, now: datetime, limit: int = 500) -> int:
+        return int(await self._promote(keys=[self._p], args=[_ms(now), str(limit)]))
+
+    async def next_deferred(self) -> float | None:
+        """When the earliest deferred message is due (epoch seconds), or None."""
+        first = await self._client.zrange(f"{self._p}deferred", 0, 0, withscores=True)
+        return float(first[0][1]) / 1000 if first else None
+
+    async def pending(self) -> int:
+        """Messages in the stream not yet finished (read or not), plus deferred ones."""
+        await self.ensure_group()
+        length = await self._client.xlen(self._stream)
+        deferred = await self._client.zcard(f"{self._p}deferred")
+        return int(length) + int(deferred)
+
+    async def state(self, key: str) -> dict[str, str]:
+        return dict(await self._client.hgetall(f"{self._p}state:{key}"))
+
+    async def stats(self) -> dict[tuple[str, str, str], int]:
+        raw = await self._client.hgetall(f"{self._p}stats")
+        out: dict[tuple[str, str, str], int] = {}
+        for field, count in raw.items():
+            campaign, step, status = field.split("|")
+            out[(campaign, step, status)] = int(count)
+        return out
+
+    async def dead_letters(self, count: int = 100) -> list[tuple[OutboundMessage, str]]:
+        entries = await self._client.xrange(f"{self._p}dead", count=count)
+        return [(decode(fields["m"])[0], fields.get("reason", "")) for _, fields in entries]

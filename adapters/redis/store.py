@@ -1,0 +1,39 @@
+"""The Redis store as one object: the composition root opens it once and hands out its parts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from adapters.redis.activity import RedisActivity
+from adapters.redis.classes import RedisClasses
+from adapters.redis.connection import RedisHandle, open_redis
+from adapters.redis.coupons import RedisCoupons
+from adapters.redis.intake import RedisIntake
+from adapters.redis.keys import Keys
+from adapters.redis.learners import RedisLearners
+from adapters.redis.outbox import RedisOutbox
+from adapters.redis.scores import RedisScores
+
+
+class RedisStore:
+    def __init__(self, handle: RedisHandle, key_prefix: str = "cp", dedup_window: timedelta = timedelta(days=7)):
+        self.handle = handle
+        self.client = handle.client
+        self.keys = Keys(key_prefix)
+        self.intake = RedisIntake(self.client, self.keys, dedup_window)
+        self.learners = RedisLearners(self.client, self.keys)
+        self.classes = RedisClasses(self.client, self.keys)
+        self.activity = RedisActivity(self.client, self.keys)
+        self.scores = RedisScores(self.client, self.keys)
+        self.coupons = RedisCoupons(self.client, self.keys)
+        self.outbox = RedisOutbox(self.client, self.keys)
+
+    @classmethod
+    def open(cls, url: str, key_prefix: str = "cp", dedup_window: timedelta = timedelta(days=7)) -> RedisStore:
+        return cls(open_redis(url), key_prefix, dedup_window)
+
+    async def ping(self) -> None:
+        await self.client.ping()
+
+    async def close(self) -> None:
+        await self.handle.close()

@@ -1,0 +1,1 @@
+"""Benchmarks: runnable by anyone (`python -m bench.<name>`), each printing its figures."""

@@ -1,0 +1,156 @@
+"""The configuration file, as pydantic models. `config.example.toml` documents every key."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from zoneinfo import ZoneInfo
+
+from bot.config.problems import Invalid
+from bot.config.types import Duration, Slug, TimeZone
+
+
+class Section(BaseModel):
+    # Strict: a TOML string where a number is expected is a mistake worth reporting, not coercing.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class StorageConfig(Section):
+    redis_url: str = "memory://"
+    key_prefix: Slug = "cp"
+    dedup_window: Duration = timedelta(days=7)
+
+
+class TelegramConfig(Section):
+    enabled: bool = False
+    token_env: str = "CLASSPULSE_TELEGRAM_TOKEN"
+    api_server: str = "https://api.telegram.org"
+
+
+class DiscordConfig(Section):
+    enabled: bool = False
+    token_env: str = "CLASSPULSE_DISCORD_TOKEN"
+
+
+class TeachersConfig(Section):
+    telegram: list[int] = []
+    discord: list[int] = []
+
+
+class CourseConfig(Section):
+    name: str = Field(min_length=1)
+    price: float = Field(gt=0)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    timezone: TimeZone = ZoneInfo("UTC")
+    language: str = Field(default="en", pattern=r"^[a-z]{2}(-[A-Za-z]{2,4})?$")
+    class_minutes: int = Field(default=60, gt=0, le=24 * 60)
+    buy_url: str = ""
+    replay_url: str = ""
+    telegram_chats: list[int] = []
+    discord_channels: list[int] = []
+    teachers: TeachersConfig = TeachersConfig()
+
+
+class ScoringWeights(Section):
+    watch: float = Field(default=0.6, ge=0)
+    participation: float = Field(default=0.25, ge=0)
+    intent: float = Field(default=0.15, ge=0)
+
+    @model_validator(mode="after")
+    def _watching_dominates(self) -> ScoringWeights:
+        if self.watch + self.participation + self.intent <= 0:
+            raise Invalid("all weights are zero", "at least one positive weight")
+        if self.participation >= self.watch:
+            raise Invalid(
+                f"participation ({self.participation}) must be below watch ({self.watch})",
+                "chat alone must not outweigh watching",
+            )
+        return self
+
+
+class ParticipationPoints(Section):
+    message: float = Field(default=1.0, ge=0)
+    question: float = Field(default=3.0, ge=0)
+    reaction: float = Field(default=0.5, ge=0)
+    poll_answer: float = Field(default=2.0, ge=0)
+    saturation: float = Field(default=10.0, gt=0)
+
+
+class SegmentThresholds(Section):
+    hot: float = Field(default=0.6, gt=0, le=1)
+    warm: float = Field(default=0.3, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SegmentThresholds:
+        if self.warm >= self.hot:
+            raise Invalid(f"warm ({self.warm}) must be below hot ({self.hot})", "0 <= warm < hot <= 1")
+        return self
+
+
+class ScoringConfig(Section):
+    weights: ScoringWeights = ScoringWeights()
+    points: ParticipationPoints = ParticipationPoints()
+    segments: SegmentThresholds = SegmentThresholds()
+    # An offer click lifts a warm learner to hot: it is the strongest sign of intent a class shows.
+    offer_click_makes_hot: bool = True
+
+
+class CouponPoolConfig(Section):
+    kind: Literal["percent", "fixed"]
+    value: float = Field(gt=0)
+    currency: str = Field(default="", pattern=r"^([A-Z]{3})?$")
+    valid_for: Duration = timedelta(hours=48)
+    prefix: str = Field(default="", pattern=r"^[A-Z0-9]{0,8}$")
+
+    @model_validator(mode="after")
+    def _sane_value(self) -> CouponPoolConfig:
+        if self.kind == "percent" and self.value > 100:
+            raise Invalid(f"a percent coupon of {self.value:g} is more than the price", "a value up to 100")
+        return self
+
+
+def _text_table(value: Any) -> Any:
+    # `text = "..."` is shorthand for the same text in every language.
+    return {"default": value} if isinstance(value, str) else value
+
+
+Audience = Literal["everyone", "attended", "no_show", "hot", "warm", "cold"]
+Trigger = Literal["before_class", "class_started", "class_ended"]
+
+
+class StepConfig(Section):
+    id: Slug
+    trigger: Trigger
+    # before_class: how long before the scheduled start; class_started / class_ended: delay after.
+    offset: Duration = timedelta(0)
+    audience: list[Audience] = Field(default_factory=lambda: ["everyone"], min_length=1)
+    to: Literal["learners", "groups"] = "learners"
+    text: Annotated[dict[str, str], BeforeValidator(_text_table)] = Field(min_length=1)
+    coupon: str = ""
+    button: str = ""  # label of a button that opens the personal class link (or the buy link after class)
+    promotional: bool = True
+
+
+class CampaignConfig(Section):
+    id: Slug
+    course: str
+    enabled: bool = True
+    steps: list[StepConfig] = Field(min_length=1)
+
+
+class Config(Section):
+    storage: StorageConfig = StorageConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    discord: DiscordConfig = DiscordConfig()
+    courses: dict[Slug, CourseConfig] = Field(min_length=1)
+    scoring: ScoringConfig = ScoringConfig()
+    coupons: dict[Slug, CouponPoolConfig] = {}
+    campaigns: list[CampaignConfig] = []
+
+    def campaign(self, campaign_id: str) -> CampaignConfig:
+        return next(c for c in self.campaigns if c.id == campaign_id)
+
+    def step(self, campaign_id: str, step_id: str) -> StepConfig:
+        return next(s for s in self.campaign(campaign_id).steps if s.id == step_id)
