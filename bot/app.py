@@ -93,7 +93,7 @@ async def build_app(
     dispatcher = Dispatcher(
         store.outbox, store.learners, store.activity, all_messengers, clock, consumer=consumer
     )
-    rescorer = Rescorer(store.activity, scorer, store.scores)
+    rescorer = Rescorer(store.activity, scorer, store.scores, clock)
     teacher = TeacherCommands(
         config, store.classes, store.activity, store.scores, store.learners, rescorer, engine, clock
     )

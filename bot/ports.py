@@ -25,6 +25,10 @@ from bot.domain import (
 )
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be reached; the message says where and why, for a one-line error."""
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
@@ -81,7 +85,11 @@ class Classes(Protocol):
 
 
 class Activity(Protocol):
-    async def for_class(self, session: ClassSession) -> list[LearnerActivity]: ...
+    async def for_class(
+        self, session: ClassSession, class_minutes: float | None = None
+    ) -> list[LearnerActivity]:
+        """Every learner of the course with their counters in the class; minutes default to the class's."""
+        ...
 
     async def course_learners(self, course_id: str) -> list[str]: ...
 

@@ -39,9 +39,12 @@ class RedisActivity:
             rows = await pipe.execute()
         return {lid: row for lid, row in zip(learner_ids, rows, strict=True) if row}
 
-    async def for_class(self, session: ClassSession) -> list[LearnerActivity]:
+    async def for_class(
+        self, session: ClassSession, class_minutes: float | None = None
+    ) -> list[LearnerActivity]:
         """Every learner of the course with their counters in this class (zeros for a no-show)."""
         course_id = session.course_id
+        minutes = class_minutes if class_minutes is not None else session.minutes
         learners = await self.course_learners(course_id)
         buyers = await self.buyers(course_id)
         out: list[LearnerActivity] = []
@@ -63,7 +66,7 @@ class RedisActivity:
                         learner_id=learner_id,
                         course_id=course_id,
                         class_id=session.id,
-                        class_minutes=session.minutes,
+                        class_minutes=minutes,
                         watched_seconds=float(fields.get("watch_s", 0)),
                         counts=counts,
                         attended=bool(fields),

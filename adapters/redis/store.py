@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from redis.exceptions import RedisError
+
 from adapters.redis.activity import RedisActivity
 from adapters.redis.classes import RedisClasses
-from adapters.redis.connection import RedisHandle, open_redis
+from adapters.redis.connection import RedisHandle, open_redis, redacted
 from adapters.redis.coupons import RedisCoupons
 from adapters.redis.intake import RedisIntake
 from adapters.redis.keys import Keys
@@ -14,6 +16,7 @@ from adapters.redis.learners import RedisLearners
 from adapters.redis.orders import RedisOrders
 from adapters.redis.outbox import RedisOutbox
 from adapters.redis.scores import RedisScores
+from bot.ports import StoreUnavailable
 
 
 class RedisStore:
@@ -39,7 +42,10 @@ class RedisStore:
         return cls(open_redis(url), key_prefix, dedup_window)
 
     async def ping(self) -> None:
-        await self.client.ping()
+        try:
+            await self.client.ping()
+        except RedisError as exc:
+            raise StoreUnavailable(f"cannot reach Redis at {redacted(self.handle.url)}: {exc}") from exc
 
     async def close(self) -> None:
         await self.handle.close()

@@ -128,7 +128,7 @@ class TeacherCommands:
     async def stats(self, actor: Actor, course_id: str, args: str = "") -> Reply:
         self._course(course_id, actor)
         session = await self._class_for_stats(course_id)
-        activity = await self.activity.for_class(session)
+        activity = await self.activity.for_class(session, session.minutes_at(self.clock.now()))
         scores = await self.rescorer.rescore(session) if session.state is ClassState.LIVE else None
         attended = [a for a in activity if a.attended]
         total = Counter[K]()
