@@ -62,6 +62,9 @@ def build_view(buttons: tuple[Button, ...]) -> discord.ui.View | None:
         return None
     if len(buttons) > MAX_BUTTONS:
         raise ValueError(f"{len(buttons)} buttons; Discord shows at most {MAX_BUTTONS}")
+    callbacks = [b.callback for b in buttons if b.callback]
+    if len(set(callbacks)) != len(callbacks):
+        raise ValueError("two buttons send the same callback; Discord needs each custom_id once per message")
     view = discord.ui.View(timeout=None)
     for i, button in enumerate(buttons):
         if len(button.label) > LABEL_LIMIT or not button.label:

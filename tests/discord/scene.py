@@ -15,9 +15,16 @@ from adapters.redis import RedisStore
 from bot.clock import ManualClock
 from bot.config import Config, parse_config
 from bot.domain import ClassSession, ClassState
+from tests.discord.conftest import intents
+from tests.emulators.discord_api import DiscordEmulator
 from tests.emulators.discord_gateway import Channel, GatewayFeed, Person, Server
 
 COURSE = "python101"
+
+
+def learner(person_id: int) -> str:
+    """The learner id a Discord user gets when first seen."""
+    return f"dc-{person_id}"
 
 
 @dataclass
@@ -115,3 +122,33 @@ class Listening:
             self.store.keys.learner_class(COURSE, class_id, learner_id), "watch_s"
         )
         return int(value or 0)
+
+
+async def listening(
+    discord_api: DiscordEmulator,
+    store: RedisStore,
+    clock: ManualClock,
+    scene: Scene,
+    *,
+    content_intent: bool = True,
+    watch_flush: timedelta | None = None,
+) -> Listening:
+    """A bot with the inbound cog, logged in to the emulator and connected to the scene's server."""
+    bot = commands.Bot(
+        command_prefix="!", intents=intents(message_content=content_intent), guild_ready_timeout=0.01
+    )
+    cog = InboundCog(
+        bot,
+        routes=scene.routes,
+        intake=store.intake,
+        learners=store.learners,
+        classes=store.classes,
+        clock=clock,
+        content_intent=content_intent,
+        watch_flush=watch_flush,
+    )
+    await bot.login(discord_api.token)
+    await bot.add_cog(cog)
+    feed = GatewayFeed(bot, discord_api)
+    await feed.connect(scene.server)
+    return Listening(bot, cog, feed, store, clock)

@@ -7,46 +7,15 @@ from collections.abc import AsyncIterator
 
 import discord
 import pytest
-from discord.ext import commands
 
 from adapters.discord import inbound
-from adapters.discord.listeners import CONTENT_INTENT_OFF, InboundCog
+from adapters.discord.listeners import CONTENT_INTENT_OFF
 from adapters.redis import RedisStore
 from bot.clock import ManualClock
 from bot.domain import InteractionKind
-from tests.discord.conftest import intents
-from tests.discord.scene import COURSE, Listening, Scene
+from tests.discord.scene import COURSE, Listening, Scene, learner, listening
 from tests.emulators.discord_api import DiscordEmulator
-from tests.emulators.discord_gateway import GatewayFeed
 from tests.emulators.snowflakes import snowflake
-
-
-async def listening(
-    discord_api: DiscordEmulator,
-    store: RedisStore,
-    clock: ManualClock,
-    scene: Scene,
-    *,
-    content_intent: bool = True,
-) -> Listening:
-    bot = commands.Bot(
-        command_prefix="!", intents=intents(message_content=content_intent), guild_ready_timeout=0.01
-    )
-    cog = InboundCog(
-        bot,
-        routes=scene.routes,
-        intake=store.intake,
-        learners=store.learners,
-        classes=store.classes,
-        clock=clock,
-        content_intent=content_intent,
-        watch_flush=None,
-    )
-    await bot.login(discord_api.token)
-    await bot.add_cog(cog)
-    feed = GatewayFeed(bot, discord_api)
-    await feed.connect(scene.server)
-    return Listening(bot, cog, feed, store, clock)
 
 
 @pytest.fixture
@@ -61,10 +30,6 @@ async def world(
     running = await listening(discord_api, store, clock, scene)
     yield running
     await running.bot.close()
-
-
-def learner(person_id: int) -> str:
-    return f"dc-{person_id}"
 
 
 # ------------------------------------------------------------------------------------------------ messages

@@ -328,6 +328,16 @@ async def test_a_rejected_token_stops_all_further_requests(
             ),
             "label",
         ),
+        (
+            OutboundMessage(
+                key="k",
+                platform=Platform.DISCORD,
+                chat_id="1",
+                text="hi",
+                buttons=(Button("A", callback="join:py:c1"), Button("B", callback="join:py:c1")),
+            ),
+            "same callback",
+        ),
     ],
 )
 async def test_messages_discord_cannot_show_are_dropped_without_a_request(

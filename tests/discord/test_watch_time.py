@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,8 +12,8 @@ from adapters.discord.watch_time import WatchTime
 from adapters.redis import RedisStore
 from bot.clock import ManualClock
 from bot.domain import ClassSession, ClassState, Interaction, InteractionKind
-from tests.discord.scene import Listening, Scene
-from tests.discord.test_inbound import learner, listening
+from bot.ports import IngestResult, Intake
+from tests.discord.scene import Listening, Scene, learner, listening
 from tests.emulators.discord_api import DiscordEmulator
 
 T0 = datetime(2026, 11, 2, 18, 0, tzinfo=UTC)
@@ -338,3 +339,34 @@ async def test_reconnecting_unseats_people_who_left_meanwhile(world: Listening, 
     await world.cog.flush_watch_time()
 
     assert await world.watched(learner(scene.bo.id)) == 30
+
+
+class SignallingIntake:
+    """Intake that says when watch time arrives."""
+
+    def __init__(self, inner: Intake) -> None:
+        self.inner = inner
+        self.credited = asyncio.Event()
+
+    async def ingest(self, batch: Sequence[Interaction]) -> IngestResult:
+        result = await self.inner.ingest(batch)
+        if any(e.kind is InteractionKind.WATCH_HEARTBEAT for e in batch):
+            self.credited.set()
+        return result
+
+
+async def test_the_cog_credits_watch_time_every_flush_period_by_itself(
+    discord_api: DiscordEmulator, store: RedisStore, scene: Scene
+) -> None:
+    clock = ManualClock(datetime.now(UTC))
+    running = await listening(discord_api, store, clock, scene, watch_flush=timedelta(milliseconds=20))
+    signalling = SignallingIntake(store.intake)
+    running.cog.intake = signalling
+    try:
+        await running.start_class("c1")
+        running.tick(45)
+        await asyncio.wait_for(signalling.credited.wait(), 5)  # no flush called here: the loop runs by itself
+    finally:
+        await running.bot.close()
+
+    assert await running.watched(learner(scene.bo.id)) == 45

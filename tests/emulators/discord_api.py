@@ -315,9 +315,6 @@ class DiscordEmulator:
     def message(self, message_id: int) -> RecordedMessage:
         return self._by_id[message_id]
 
-    def dm_channel_of(self, user_id: int) -> int | None:
-        return self._dm_by_user.get(user_id)
-
     def dms(self, user_id: int) -> list[RecordedMessage]:
         channel = self._dm_by_user.get(user_id)
         return self.messages(channel) if channel else []
@@ -558,6 +555,11 @@ class DiscordEmulator:
             raise ApiError(400, 50006, "Cannot send an empty message")
         if len(components) > 5:
             raise ApiError(400, 50035, "Invalid Form Body", {"components": "at most 5 action rows"})
+        custom_ids = [
+            c["custom_id"] for row in components for c in row.get("components", []) if "custom_id" in c
+        ]
+        if len(set(custom_ids)) != len(custom_ids):
+            raise ApiError(400, 50035, "Invalid Form Body", {"components": "custom_id values must be unique"})
         for row in components:
             buttons = row.get("components", [])
             if row.get("type") != 1 or not 1 <= len(buttons) <= 5:
