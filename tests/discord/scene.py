@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from discord.ext import commands
 
@@ -108,7 +108,9 @@ class Listening:
 
     async def events(self) -> list[dict[str, Any]]:
         """The course's event log, oldest first: kind, event id, learner, class, payload."""
-        entries = await self.store.client.xrange(self.store.keys.events(COURSE))
+        entries = cast(
+            list[tuple[str, dict[str, str]]], await self.store.client.xrange(self.store.keys.events(COURSE))
+        )
         return [
             {"kind": f["k"], "id": f["e"], "learner": f["l"], "class": f["c"], "data": json.loads(f["d"])}
             for _, f in entries
