@@ -19,6 +19,7 @@ from bot.usecases.teacher import TeacherCommands
 from campaigns import jobs
 from campaigns.dispatcher import Dispatcher
 from campaigns.engine import CampaignEngine
+from campaigns.fallback import dispatcher_fallback
 from campaigns.runner import StepRunner, StreamLinks
 from campaigns.scheduler import CampaignScheduler, Mode
 from scoring.rules import RuleScorer
@@ -91,7 +92,13 @@ async def build_app(
     engine = CampaignEngine(config, scheduler, clock)
     all_messengers = dict(messengers or {})
     dispatcher = Dispatcher(
-        store.outbox, store.learners, store.activity, all_messengers, clock, consumer=consumer
+        store.outbox,
+        store.learners,
+        store.activity,
+        all_messengers,
+        clock,
+        consumer=consumer,
+        fallback=dispatcher_fallback(config, store.learners),
     )
     rescorer = Rescorer(store.activity, scorer, store.scores, clock)
     teacher = TeacherCommands(

@@ -16,6 +16,7 @@ from bot.ports import Activity, Classes, Clock, Coupons, Learners, LinkMaker, Ou
 from campaigns.audience import in_audience, private_route
 from campaigns.compose import context, render_step
 from campaigns.coupons import issue_coupon
+from campaigns.fallback import group_mention
 
 log = logging.getLogger(__name__)
 _CHUNK = 500
@@ -121,7 +122,15 @@ class StepRunner:
                     continue
                 route = private_route(learner, last.get(learner_id))
                 if route is None:
-                    skipped["no way to reach privately"] += 1
+                    mention = (
+                        self._fallback(step, session, campaign_id, learner)
+                        if step.fallback_to_group
+                        else None
+                    )
+                    if mention is None:
+                        skipped["no way to reach privately"] += 1
+                    else:
+                        batch.append(mention)
                     continue
                 batch.append(
                     await self._personal(
@@ -132,6 +141,28 @@ class StepRunner:
         for reason, count in skipped.items():
             await self.outbox.record_skip(campaign_id, step.id, reason, count)
         return StepOutcome(enqueued=enqueued, skipped=skipped)
+
+    def _fallback(
+        self, step: StepConfig, session: ClassSession, campaign_id: str, learner: Learner
+    ) -> OutboundMessage | None:
+        course = self.config.courses[session.course_id]
+        for identity in learner.identities:
+            placeholder = OutboundMessage(
+                key=f"{campaign_id}:{step.id}:{session.id}:{learner.id}",
+                platform=identity.platform,
+                chat_id="",
+                text="",
+                learner_id=learner.id,
+                course_id=session.course_id,
+                campaign_id=campaign_id,
+                step_id=step.id,
+                class_id=session.id,
+                promotional=step.promotional,
+            )
+            mention = group_mention(placeholder, identity, learner.display_name, course)
+            if mention is not None:
+                return mention
+        return None
 
     async def _personal(
         self,
@@ -180,4 +211,5 @@ class StepRunner:
             promotional=step.promotional,
             buttons=buttons,
             coupon_code=coupon.code if coupon else "",
+            fallback_to_group=step.fallback_to_group,
         )

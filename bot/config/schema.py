@@ -128,6 +128,8 @@ class StepConfig(Section):
     coupon: str = ""
     button: str = ""  # label of a button that opens the personal class link (or the buy link after class)
     promotional: bool = True
+    # A learner who cannot be written to privately is mentioned in the course chat, with a way in.
+    fallback_to_group: bool = False
 
 
 class CampaignConfig(Section):

@@ -338,3 +338,32 @@ async def test_a_reminder_whose_time_has_long_passed_is_not_sent_late(
     await app.dispatcher.drain()
     assert steps_to(messengers[Platform.TELEGRAM], "1") == []
     assert app.scheduler.jobs()[0].id.endswith("remind-10m")
+
+
+async def test_a_step_that_allows_it_mentions_unreachable_learners_in_the_course_chat(
+    config: Config, clock: ManualClock, redis_url: str
+) -> None:
+    steps = config.campaigns[0].steps
+    fallback_steps = [
+        s.model_copy(update={"fallback_to_group": True}) if s.id == "remind-24h" else s for s in steps
+    ]
+    campaign = config.campaigns[0].model_copy(update={"steps": fallback_steps})
+    config = config.model_copy(update={"campaigns": [campaign]})
+    tg = RecordingMessenger(Platform.TELEGRAM, unreachable_chats={"2"})
+    app = await build_app(
+        config, clock=clock, redis_url=redis_url, scheduler_mode="manual", messengers={Platform.TELEGRAM: tg}
+    )
+    try:
+        await enrol(app, Platform.TELEGRAM, ["1"], start=False, name="Never Started")  # never opened the bot
+        await enrol(app, Platform.TELEGRAM, ["2"], name="Blocked Us")  # started, then blocked the bot
+        await schedule(app)
+        await advance(app, clock, CLASS_AT - timedelta(hours=23))
+    finally:
+        await app.close()
+    group = tg.to_chat("-1001234567890")
+    assert sorted(s.rendered.split(",")[0] for s in group) == [
+        '<a href="tg://user?id=1">Never Started</a>',
+        '<a href="tg://user?id=2">Blocked Us</a>',
+    ]
+    assert all(s.message.buttons[0].callback == "start:python101:c1" for s in group)
+    assert all("PY-" not in s.rendered for s in group)  # nothing personal in the group
