@@ -17,6 +17,7 @@ from bot.usecases.purchases import Purchases
 from bot.usecases.rescore import Rescorer
 from bot.usecases.teacher import TeacherCommands
 from campaigns import jobs
+from campaigns.coupons import PoolIssuer
 from campaigns.dispatcher import Dispatcher
 from campaigns.engine import CampaignEngine
 from campaigns.fallback import dispatcher_fallback
@@ -102,10 +103,28 @@ async def build_app(
     )
     rescorer = Rescorer(store.activity, scorer, store.scores, clock)
     teacher = TeacherCommands(
-        config, store.classes, store.activity, store.scores, store.learners, rescorer, engine, clock
+        config,
+        store.classes,
+        store.activity,
+        store.scores,
+        store.learners,
+        rescorer,
+        engine,
+        clock,
+        store.offers,
     )
+    issuer = PoolIssuer(config, store.coupons)
     learner = LearnerCommands(
-        config, store.learners, store.classes, store.activity, store.coupons, store.intake, links, clock
+        config,
+        store.learners,
+        store.classes,
+        store.activity,
+        store.coupons,
+        store.intake,
+        links,
+        clock,
+        store.offers,
+        issuer,
     )
     purchases = Purchases(store.coupons, store.activity, store.intake, store.orders)
     return App(

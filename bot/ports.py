@@ -14,6 +14,7 @@ from bot.domain import (
     ClassSession,
     Coupon,
     Delivery,
+    FlashOffer,
     Identity,
     Interaction,
     Learner,
@@ -118,6 +119,22 @@ class Orders(Protocol):
         ...
 
     async def for_course(self, course_id: str) -> list[Purchase]: ...
+
+
+class Offers(Protocol):
+    async def new_id(self, course_id: str) -> str: ...
+
+    async def save(self, offer: FlashOffer) -> None: ...
+
+    async def get(self, course_id: str, offer_id: str) -> FlashOffer | None: ...
+
+    async def running(self, course_id: str, now: datetime) -> FlashOffer | None: ...
+
+
+class CouponIssuer(Protocol):
+    async def issue(self, pool_id: str, course_id: str, learner_id: str, key: str, now: datetime) -> Coupon:
+        """The learner's coupon from `pool_id` for this idempotency key: issued now or earlier."""
+        ...
 
 
 class CodeTaken(Exception):

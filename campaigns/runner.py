@@ -11,7 +11,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bot.config import Config, StepConfig
-from bot.domain import Button, ClassSession, Learner, LearnerActivity, LearnerScore, OutboundMessage, Platform
+from bot.domain import (
+    Button,
+    ClassSession,
+    Learner,
+    LearnerActivity,
+    LearnerScore,
+    OutboundMessage,
+    Platform,
+    callbacks,
+)
 from bot.ports import Activity, Classes, Clock, Coupons, Learners, LinkMaker, Outbox, Scores
 from campaigns.audience import in_audience, private_route
 from campaigns.compose import context, render_step
@@ -74,7 +83,9 @@ class StepRunner:
         course = self.config.courses[session.course_id]
         text = render_step(step, course, course.language, context(course, session, None, session.stream_url))
         buttons = (
-            (Button(step.button, callback=f"join:{session.course_id}:{session.id}"),) if step.button else ()
+            (Button(step.button, callback=callbacks.join(session.course_id, session.id)),)
+            if step.button
+            else ()
         )
         chats = [(Platform.TELEGRAM, str(c)) for c in course.telegram_chats]
         chats += [(Platform.DISCORD, str(c)) for c in course.discord_channels]

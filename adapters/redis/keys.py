@@ -45,6 +45,15 @@ class Keys:
     def class_seq(self, course_id: str) -> str:
         return f"{self.course(course_id)}class-seq"
 
+    def offers(self, course_id: str) -> str:
+        return f"{self.course(course_id)}offers"
+
+    def offer_ends(self, course_id: str) -> str:
+        return f"{self.course(course_id)}offer-ends"
+
+    def offer_seq(self, course_id: str) -> str:
+        return f"{self.course(course_id)}offer-seq"
+
     def orders(self, course_id: str) -> str:
         return f"{self.course(course_id)}orders"
 

@@ -13,6 +13,7 @@ from adapters.redis.coupons import RedisCoupons
 from adapters.redis.intake import RedisIntake
 from adapters.redis.keys import Keys
 from adapters.redis.learners import RedisLearners
+from adapters.redis.offers import RedisOffers
 from adapters.redis.orders import RedisOrders
 from adapters.redis.outbox import RedisOutbox
 from adapters.redis.scores import RedisScores
@@ -34,6 +35,7 @@ class RedisStore:
         self.coupons = RedisCoupons(self.client, self.keys)
         self.outbox = RedisOutbox(self.client, self.keys)
         self.orders = RedisOrders(self.client, self.keys)
+        self.offers = RedisOffers(self.client, self.keys)
 
     @classmethod
     def open(
