@@ -13,6 +13,7 @@ from bot.config import Config
 from bot.domain import Platform
 from bot.ports import Clock, LinkMaker, Messenger, Scorer
 from bot.usecases.learner import LearnerCommands
+from bot.usecases.linking import Linking
 from bot.usecases.purchases import Purchases
 from bot.usecases.rescore import Rescorer
 from bot.usecases.teacher import TeacherCommands
@@ -40,6 +41,7 @@ class App:
     teacher: TeacherCommands
     learner: LearnerCommands
     purchases: Purchases
+    linking: Linking
     messengers: dict[Platform, Messenger] = field(default_factory=dict)
 
     async def close(self) -> None:
@@ -127,6 +129,7 @@ async def build_app(
         issuer,
     )
     purchases = Purchases(store.coupons, store.activity, store.intake, store.orders)
+    linking = Linking(config, store.learners, store.classes, store.activity, store.coupons)
     return App(
         config,
         clock,
@@ -140,5 +143,6 @@ async def build_app(
         teacher,
         learner,
         purchases,
+        linking,
         all_messengers,
     )

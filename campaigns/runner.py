@@ -131,6 +131,9 @@ class StepRunner:
                 if step.promotional and activity[learner_id].bought:
                     skipped["bought the course"] += 1
                     continue
+                if await self._sent_to_alias(campaign_id, step.id, session.id, learner):
+                    skipped["already sent to a linked account"] += 1
+                    continue
                 route = private_route(learner, last.get(learner_id))
                 if route is None:
                     mention = (
@@ -152,6 +155,13 @@ class StepRunner:
         for reason, count in skipped.items():
             await self.outbox.record_skip(campaign_id, step.id, reason, count)
         return StepOutcome(enqueued=enqueued, skipped=skipped)
+
+    async def _sent_to_alias(self, campaign_id: str, step_id: str, class_id: str, learner: Learner) -> bool:
+        """A learner who linked two accounts gets each step once, even if one account had it already."""
+        for alias in learner.aliases:
+            if await self.outbox.seen(f"{campaign_id}:{step_id}:{class_id}:{alias}"):
+                return True
+        return False
 
     def _fallback(
         self, step: StepConfig, session: ClassSession, campaign_id: str, learner: Learner

@@ -70,6 +70,9 @@ class Keys:
     def learner(self, learner_id: str) -> str:
         return f"{self.prefix}:{{learners}}:profile:{learner_id}"
 
+    def link_code(self, code: str) -> str:
+        return f"{self.prefix}:{{learners}}:link-code:{code}"
+
     # --- coupons, tagged {coupons} ---
     def coupons(self) -> str:
         return f"{self.prefix}:{{coupons}}:"
