@@ -12,19 +12,24 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import os
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
+from adapters.redis.lease import RedisLease
 from bot.app import App, build_app
 from bot.config import Config
 from bot.domain import ClassState
+from campaigns.leadership import lead_scheduler
 
 log = logging.getLogger(__name__)
 
 RESCORE_EVERY = timedelta(minutes=1)
+LEASE_TTL = timedelta(seconds=15)  # a dead leader's scheduler is taken over within this
 
 
 class Service(Protocol):
@@ -86,7 +91,9 @@ async def serve(
     ready: Callable[[App], None] | None = None,
 ) -> None:
     """Run the core and the services until `stop` is set; raise ServiceError if a service cannot start."""
-    app = await build_app(config)
+    owner = f"{socket.gethostname()}-{os.getpid()}"
+    app = await build_app(config, scheduler_mode="standby", consumer=owner)
+    lease = RedisLease(app.store.client, app.store.keys.scheduler_lease(), owner, LEASE_TTL)
     services: list[Service] = []
     tasks: list[asyncio.Task[None]] = []
     try:
@@ -95,6 +102,7 @@ async def serve(
             await service.start()
             services.append(service)
             log.info("%s started", name)
+        tasks.append(asyncio.create_task(lead_scheduler(app.scheduler, lease, stop), name="scheduler-lease"))
         tasks.append(asyncio.create_task(app.dispatcher.run(stop), name="dispatcher"))
         tasks.append(asyncio.create_task(rescore_live_classes(app, stop), name="rescore"))
         if ready is not None:

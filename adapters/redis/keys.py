@@ -93,3 +93,6 @@ class Keys:
 
     def scheduler_run_times(self) -> str:
         return f"{self.prefix}:scheduler:run_times"
+
+    def scheduler_lease(self) -> str:
+        return f"{self.prefix}:scheduler:lease"
