@@ -10,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from bot.config.discord import CourseDiscordConfig, DiscordConfig, check_discord_routes
 from bot.config.problems import Invalid
+from bot.config.telegram import TelegramConfig
 from bot.config.types import Duration, Slug, TimeZone
 
 
@@ -24,10 +25,6 @@ class StorageConfig(Section):
     dedup_window: Duration = timedelta(days=7)
 
 
-class TelegramConfig(Section):
-    enabled: bool = False
-    token_env: str = "CLASSPULSE_TELEGRAM_TOKEN"
-    api_server: str = "https://api.telegram.org"
 
 
 class TeachersConfig(Section):
