@@ -188,7 +188,10 @@ def _message(message: Message, event_id: str, bot_id: int, bot_username: str) ->
         return []
     text = message.text or message.caption or ""
     kind = K.MESSAGE
-    payload: dict[str, str | int | float] = {"length": len(text), "content": str(message.content_type)}
+    payload: dict[str, str | int | float] = {
+        "length": len(text),
+        "content": ContentType(message.content_type).value,
+    }
     command = _COMMAND.match(text)
     if command is not None:
         name, addressee = command.group(1).lower(), command.group(2)

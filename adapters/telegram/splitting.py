@@ -45,6 +45,8 @@ def split_html(html: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     """Parts of `html`, each at most `limit` visible characters and balanced in its tags."""
     if limit < 1:
         raise ValueError("limit must be at least 1")
+    if len(html) <= limit:
+        return [html] if html else []  # the common case: no character is shorter than its markup
     units = _units(html)
     parts: list[str] = []
     open_tags: list[_Unit] = []  # tags open where the current part starts

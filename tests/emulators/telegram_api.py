@@ -25,15 +25,15 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 
 from tests.emulators.telegram_html import HtmlError, parse_html
+
+if TYPE_CHECKING:
+    from aiogram import Bot
 
 DEFAULT_TOKEN = "123456789:AAH-emulated-token_for-tests-0123456789"
 MAX_TEXT = 4096
@@ -305,13 +305,6 @@ class WebhookDelivery:
 # --------------------------------------------------------------------------------------------- server
 
 
-class _LocalSession(AiohttpSession):
-    async def close(self) -> None:
-        # aiogram waits 250 ms for TLS connections to wind down; plain HTTP to localhost has none.
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-
-
 class TelegramEmulator:
     def __init__(
         self,
@@ -391,8 +384,12 @@ class TelegramEmulator:
 
     def bot(self, timeout: float = 5.0) -> Bot:
         """A real aiogram Bot talking to this server; close it with `await bot.session.close()`."""
-        session = _LocalSession(api=TelegramAPIServer.from_base(self.base_url), timeout=timeout)
-        return Bot(self.token, session=session)
+        # Imported here so that the emulator process of benchmarks starts without loading aiogram.
+        from aiogram import Bot
+
+        from tests.emulators.local_session import LocalSession
+
+        return Bot(self.token, session=LocalSession(self.base_url, timeout))
 
     # ----------------------------------------------------------------------------------- the world
 
@@ -439,6 +436,29 @@ class TelegramEmulator:
             chat.members[owner.id] = "creator"
         self.chats[chat.id] = chat
         return chat
+
+    def bot_message(self, chat: TgChat | TgUser, text: str, reply_markup: Json | None = None) -> SentMessage:
+        """A message as if the bot had sent it (no HTTP, no limits): for tests of what users do with it."""
+        sent = SentMessage(
+            chat.id, next(self._message_ids[chat.id]), text, text, "", [], reply_markup, int(time.time())
+        )
+        self._record(chat, sent)
+        return sent
+
+    def bot_poll(
+        self, chat: TgChat, question: str, options: Sequence[str], *, anonymous: bool = False
+    ) -> TgPoll:
+        """A poll as if the bot had sent it (no HTTP, no limits)."""
+        message_id = next(self._message_ids[chat.id])
+        poll = TgPoll(
+            str(next(self._poll_ids)), chat.id, message_id, question, list(options), anonymous, False
+        )
+        self._polls[poll.id] = poll
+        self._record(
+            chat,
+            SentMessage(chat.id, message_id, question, question, "", [], None, int(time.time()), poll.id),
+        )
+        return poll
 
     def block(self, user: TgUser) -> None:
         user.blocked = True
@@ -524,7 +544,7 @@ class TelegramEmulator:
         }
         return await self._emit({"callback_query": query})
 
-    async def answer_poll(self, user: TgUser, poll_id: str, option_ids: Sequence[int]) -> Json | None:
+    async def answer_poll(self, user: TgUser, poll_id: str, option_ids: Sequence[int]) -> Json:
         """`user` votes; the bot hears of it only for its own non-anonymous polls (a poll_answer)."""
         poll = self._polls[poll_id]
         if poll.is_closed:
@@ -596,13 +616,14 @@ class TelegramEmulator:
 
     def _user_message(self, chat: TgChat | TgUser, user: TgUser) -> Json:
         chat_id = chat.id
-        message = {
-            "message_id": next(self._message_ids[chat_id]),
+        message_id = next(self._message_ids[chat_id])
+        message: Json = {
+            "message_id": message_id,
             "from": user.as_json(),
             "chat": chat.private_chat_json() if isinstance(chat, TgUser) else chat.as_json(),
             "date": int(time.time()),
         }
-        self._chat_log[chat_id][message["message_id"]] = message
+        self._chat_log[chat_id][message_id] = message
         return message
 
     def _member_change(self, chat: TgChat, user: TgUser, old: str, new: str) -> Json:
@@ -691,7 +712,12 @@ class TelegramEmulator:
             params.update(await request.json())
         elif request.can_read_body:
             for key, value in (await request.post()).items():
-                params[key] = value if isinstance(value, str) else value.file.read().decode()
+                if isinstance(value, str):
+                    params[key] = value
+                elif isinstance(value, bytes | bytearray):
+                    params[key] = bytes(value).decode()
+                else:  # an uploaded part
+                    params[key] = value.file.read().decode()
         for key in _JSON_FIELDS & params.keys():
             if isinstance(params[key], str):
                 try:
@@ -931,8 +957,9 @@ class TelegramEmulator:
             if self._updates or self._closing.is_set() or remaining <= 0:
                 return self._updates[:limit]
             self._arrived.clear()
-            arrived = asyncio.ensure_future(self._arrived.wait())
-            await asyncio.wait([arrived, poller], timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+            arrived: asyncio.Future[Any] = asyncio.ensure_future(self._arrived.wait())
+            ending: list[asyncio.Future[Any]] = [arrived, poller]
+            await asyncio.wait(ending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
             arrived.cancel()
 
     @staticmethod

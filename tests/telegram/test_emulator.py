@@ -19,7 +19,9 @@ from aiogram.exceptions import (
 from aiogram.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from aiohttp import web
 
+from tests.emulators.local_session import LocalSession
 from tests.emulators.telegram_api import EmulatorLimits, Fault, MakeEmulator, TelegramEmulator
+from tests.emulators.telegram_server import EmulatorProcess
 
 HTML = "HTML"
 
@@ -450,3 +452,18 @@ async def test_injected_updates_parse_into_aiogram_types(tg: TelegramEmulator) -
     assert started.message.text == "/start Jc1Eabc"
     assert started.message.chat.type == "private"
     assert bob.started
+
+
+async def test_the_emulator_runs_in_a_process_of_its_own_for_benchmarks() -> None:
+    async with EmulatorProcess(per_bot=100) as server:
+        ids = await server.add_users(3)
+        bot = Bot(server.token, session=LocalSession(server.base_url))
+        await server.inject_fault(429, retry_after=2, chat_id=ids[0])
+        with pytest.raises(TelegramRetryAfter):
+            await bot.send_message(ids[0], "hi")
+        for chat_id in ids:
+            await bot.send_message(chat_id, "<b>hi</b>", parse_mode=HTML)
+        await bot.session.close()
+        stats = await server.stats()
+    assert (stats["sent"], stats["chats"], stats["most_in_one_chat"]) == (3, 3, 1)
+    assert stats["too_many_requests"] == 1
