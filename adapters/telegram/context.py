@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from adapters.telegram.inbound import Event, Sender
+from adapters.telegram.inbound import Event, Sender, place
 from adapters.telegram.polls import PollRef, PollRegistry
 from bot.config import Config
 from bot.domain import ClassState, Identity, Platform
@@ -20,6 +20,7 @@ class ResolvedContext:
     learners: Mapping[int, str] = field(default_factory=dict)  # Telegram user id -> learner id
     live_classes: Mapping[str, str] = field(default_factory=dict)  # course id -> live class id
     polls: Mapping[str, PollRef] = field(default_factory=dict)
+    classes: frozenset[tuple[str, str]] = frozenset()  # (course, class) pairs known to exist
 
     def course_of_chat(self, chat_id: int) -> str | None:
         return self.courses_by_chat.get(chat_id)
@@ -33,9 +34,13 @@ class ResolvedContext:
     def poll(self, poll_id: str) -> PollRef | None:
         return self.polls.get(poll_id)
 
+    def knows_class(self, course_id: str, class_id: str) -> bool:
+        return (course_id, class_id) in self.classes
+
 
 class ContextResolver:
     def __init__(self, config: Config, learners: Learners, classes: Classes, polls: PollRegistry) -> None:
+        self._courses = frozenset(config.courses)
         self._courses_by_chat = {
             chat: course_id for course_id, course in config.courses.items() for chat in course.telegram_chats
         }
@@ -47,24 +52,32 @@ class ContextResolver:
 
     async def resolve(self, events: Sequence[Event]) -> ResolvedContext:
         polls: dict[str, PollRef] = {}
-        for event in events:
-            if event.poll_id and event.poll_id not in polls:
-                ref = await self._polls.get(event.poll_id)
-                if ref is not None:
-                    polls[event.poll_id] = ref
-        courses = {
-            self._courses_by_chat.get(e.chat_id, "") for e in events if not e.poll_id and not e.course_id
-        }
+        for poll_id in {e.poll_id for e in events if e.poll_id}:
+            ref = await self._polls.get(poll_id)
+            if ref is not None:
+                polls[poll_id] = ref
+        known: set[tuple[str, str]] = set()
+        for course_id, class_id in {(e.course_id, e.class_id) for e in events if e.course_id}:
+            if course_id in self._courses and await self._classes.get(course_id, class_id) is not None:
+                known.add((course_id, class_id))
         live: dict[str, str] = {}
-        for course_id in sorted(courses - {""}):
-            session = await self._classes.current(course_id)
-            if session is not None and session.state is ClassState.LIVE:
-                live[course_id] = session.id
+        for chat_id in {e.chat_id for e in events if not e.poll_id and not e.course_id}:
+            chat_course = self._courses_by_chat.get(chat_id)
+            if chat_course is not None and chat_course not in live:
+                session = await self._classes.current(chat_course)
+                is_live = session is not None and session.state is ClassState.LIVE
+                live[chat_course] = session.id if session is not None and is_live else ""
+        context = ResolvedContext(self._courses_by_chat, {}, live, polls, frozenset(known))
+        # Learners are looked up (and created on first sight) only for what counts in some course.
         learners: dict[int, str] = {}
         for event in events:
             sender = event.sender
-            if sender.user_id in self._teachers or sender.user_id in learners:
+            if (
+                sender.user_id in self._teachers
+                or sender.user_id in learners
+                or place(event, context) is None
+            ):
                 continue
             identity = Identity(Platform.TELEGRAM, str(sender.user_id))
             learners[sender.user_id] = await self._learners.resolve(identity, sender.name, sender.language)
-        return ResolvedContext(self._courses_by_chat, learners, live, polls)
+        return replace(context, learners=learners)

@@ -108,6 +108,31 @@ class InboundContext(Protocol):
         """Where the bot sent a poll; None for polls that are not the bot's."""
         ...
 
+    def knows_class(self, course_id: str, class_id: str) -> bool:
+        """Whether a class named by a button exists (button data comes back from the user's side)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where an event counts: the chat, the course and the class (empty outside a class)."""
+
+    chat_id: int
+    course_id: str
+    class_id: str
+
+
+def place(event: Event, ctx: InboundContext) -> Place | None:
+    """Where an event counts, or None when it belongs to no course."""
+    if event.poll_id:
+        poll = ctx.poll(event.poll_id)
+        return Place(poll.chat_id, poll.course_id, poll.class_id) if poll is not None else None
+    if event.course_id:
+        known = ctx.knows_class(event.course_id, event.class_id)
+        return Place(event.chat_id, event.course_id, event.class_id) if known else None
+    course_id = ctx.course_of_chat(event.chat_id)
+    return Place(event.chat_id, course_id, ctx.live_class(course_id)) if course_id else None
+
 
 def map_update(
     update: Update, ctx: InboundContext, *, bot_id: int, received_at: datetime, bot_username: str = ""
@@ -136,17 +161,9 @@ def read_update(update: Update, *, bot_id: int, received_at: datetime, bot_usern
 def to_interactions(events: Sequence[Event], ctx: InboundContext) -> list[Interaction]:
     interactions: list[Interaction] = []
     for event in events:
-        chat_id, course_id, class_id = event.chat_id, event.course_id, event.class_id
-        if event.poll_id:
-            poll = ctx.poll(event.poll_id)
-            if poll is None:
-                continue  # someone else's poll
-            chat_id, course_id, class_id = poll.chat_id, poll.course_id, poll.class_id
-        elif not course_id:
-            course_id = ctx.course_of_chat(chat_id) or ""
-            class_id = ctx.live_class(course_id) if course_id else ""
-        if not course_id:
-            continue  # not a course chat
+        where = place(event, ctx)
+        if where is None:
+            continue  # not a course chat, someone else's poll, a button of no known class
         learner_id = ctx.learner_of(event.sender)
         if learner_id is None:
             continue
@@ -155,11 +172,11 @@ def to_interactions(events: Sequence[Event], ctx: InboundContext) -> list[Intera
                 kind=event.kind,
                 platform=Platform.TELEGRAM,
                 event_id=event.event_id,
-                course_id=course_id,
+                course_id=where.course_id,
                 learner_id=learner_id,
                 at=event.at,
-                chat_id=str(chat_id) if chat_id else "",
-                class_id=class_id,
+                chat_id=str(where.chat_id) if where.chat_id else "",
+                class_id=where.class_id,
                 payload=event.payload,
             )
         )

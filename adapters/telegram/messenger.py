@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import TypeVar
 
@@ -123,9 +124,12 @@ class TelegramMessenger:
             try:
                 sent = await self._call(chat_id, send)
             except _Refused as refused:
-                if done and message.key and refused.delivery.status is DeliveryStatus.RETRY:
+                if not done:
+                    return refused.delivery
+                if message.key and refused.delivery.status is DeliveryStatus.RETRY:
                     self._remember(message.key, done)
-                return refused.delivery
+                note = f" (after {len(done)} of {len(parts)} parts went out)"
+                return replace(refused.delivery, reason=refused.delivery.reason + note)
             done.append(str(sent.message_id))
         # The last part carries the buttons: it is the one to edit later.
         return Delivery.delivered(done[-1])

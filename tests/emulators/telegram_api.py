@@ -56,8 +56,6 @@ UPDATE_TYPES = frozenset(
 )
 # Update types Telegram leaves out unless a bot asks for them in allowed_updates.
 OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
-# Methods that put something in a chat: these count against the flood limits.
-_LIMITED = frozenset({"sendMessage", "sendPoll", "editMessageText", "editMessageReplyMarkup"})
 _JSON_FIELDS = frozenset(
     {"reply_markup", "allowed_updates", "options", "commands", "scope", "link_preview_options"}
 )
@@ -782,6 +780,7 @@ class TelegramEmulator:
         return chat
 
     def _check_limits(self, chat: TgChat | TgUser) -> None:
+        """Count a message against the flood limits (sends and edits count; a refused call does not)."""
         now = self._clock() if self._clock is not None else asyncio.get_running_loop().time()
         if chat.id not in self._chat_limits:
             if isinstance(chat, TgUser):

@@ -37,6 +37,7 @@ class World:
             learners={self.ann.id: "tg-ann"},  # the teacher resolves to no learner
             live_classes={"py": "c7"},
             polls={self.poll.id: PollRef(self.poll.id, "py", "c6", self.group.id, self.poll.message_id)},
+            classes=frozenset({("py", "c5"), ("py", "c6"), ("py", "c7")}),
         )
 
     async def map(self, update: dict[str, Any] | Awaitable[dict[str, Any]]) -> list[Interaction]:
@@ -149,6 +150,10 @@ async def test_button_presses_are_offer_and_link_clicks_of_the_class_the_button_
     assert (click.course_id, click.class_id, click.payload) == ("py", "c5", {"ref": "flash1"})
     assert (await world.one(world.tg.press_button(world.ann, message, link))).kind is K.LINK_CLICK
     assert await world.map(world.tg.press_button(world.ann, message, "other-bot-data")) == []
+    unknown = callback_data(Press.OFFER, "py", "c99")  # data naming a class ClassPulse never had
+    rows = [[{"text": "Claim", "callback_data": unknown}]]
+    stale = world.tg.bot_message(world.group, "Old offer", {"inline_keyboard": rows})
+    assert await world.map(world.tg.press_button(world.ann, stale, unknown)) == []
 
 
 async def test_a_join_reported_twice_by_telegram_is_one_event(world: World) -> None:

@@ -148,6 +148,16 @@ async def test_the_context_resolves_learners_live_class_and_polls_from_the_store
     assert counts[course.learner(course.bob)].count(K.POLL_ANSWER) == 0
 
 
+async def test_people_seen_only_outside_course_chats_are_not_made_learners(
+    course: Course, store: RedisStore
+) -> None:
+    stranger = course.tg.add_user("Stranger")
+    elsewhere = course.tg.add_group("Another community", members=[stranger])
+    update = Update.model_validate(await course.tg.send_text(elsewhere, stranger, "hi?"))
+    assert (await course.intake.record(update)).accepted == 0
+    assert await store.learners.get(course.learner(stranger)) is None
+
+
 async def test_long_polling_feeds_intake_and_redelivered_updates_count_once(course: Course, bot: Bot) -> None:
     tg = course.tg
     poll = tg.bot_poll(course.group, "Tabs or spaces?", ["tabs", "spaces"])

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 import pytest
 from aiogram import Bot
 
 from adapters.redis import RedisStore
+from adapters.telegram.client import make_bot
 from adapters.telegram.governor import RateGovernor
 from adapters.telegram.messenger import TelegramMessenger
 from adapters.telegram.polls import PollRegistry
 from bot import formatting
-from bot.config.telegram import TelegramLimits
+from bot.config.telegram import TelegramConfig, TelegramLimits
 from bot.domain import Button, DeliveryStatus, OutboundMessage, Platform
 from tests.emulators.telegram_api import EmulatorLimits, Fault, MakeEmulator, TelegramEmulator
 
@@ -267,6 +269,7 @@ async def test_a_split_message_interrupted_midway_sends_only_the_rest_on_retry(
     tg.inject_fault(Fault.server_error(), chat_id=group.id, after=1)  # the first part goes, the second fails
     first_try = await messenger.send(out(group.id, text, key="long", private=False))
     assert first_try.status is DeliveryStatus.RETRY
+    assert first_try.reason.endswith("(after 1 of 3 parts went out)")
     second_try = await messenger.send(out(group.id, text, key="long", private=False))
     assert second_try.status is DeliveryStatus.DELIVERED
     assert [m.text.split()[:2] for m in tg.messages(group.id)] == [
@@ -360,3 +363,14 @@ async def test_messages_to_one_private_chat_are_spaced_by_the_governor(make_tg: 
     assert all(d.status is DeliveryStatus.DELIVERED for d in deliveries)
     assert len(tg.messages(ann.id)) == 5
     assert tg.stats.too_many_requests == 0
+
+
+async def test_make_bot_talks_to_the_configured_api_server_with_the_configured_timeout(
+    tg: TelegramEmulator,
+) -> None:
+    config = TelegramConfig(api_server=tg.base_url, request_timeout=timedelta(seconds=3))
+    bot = make_bot(tg.token, config)
+    me = await bot.get_me()
+    await bot.session.close()
+    assert me.username == "classpulse_test_bot"
+    assert bot.session.timeout == 3
