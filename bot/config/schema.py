@@ -25,8 +25,6 @@ class StorageConfig(Section):
     dedup_window: Duration = timedelta(days=7)
 
 
-
-
 class TeachersConfig(Section):
     telegram: list[int] = []
     discord: list[int] = []
