@@ -9,7 +9,7 @@ from adapters.telegram.inbound import Event, Sender, place
 from adapters.telegram.polls import PollRef, PollRegistry
 from bot.config import Config
 from bot.domain import ClassState, Identity, Platform
-from bot.ports import Classes, Learners
+from bot.ports import Classes, Learners, Offers
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,7 @@ class ResolvedContext:
     live_classes: Mapping[str, str] = field(default_factory=dict)  # course id -> live class id
     polls: Mapping[str, PollRef] = field(default_factory=dict)
     classes: frozenset[tuple[str, str]] = frozenset()  # (course, class) pairs known to exist
+    offers: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (course, offer) -> class
 
     def course_of_chat(self, chat_id: int) -> str | None:
         return self.courses_by_chat.get(chat_id)
@@ -37,9 +38,14 @@ class ResolvedContext:
     def knows_class(self, course_id: str, class_id: str) -> bool:
         return (course_id, class_id) in self.classes
 
+    def offer_class(self, course_id: str, offer_id: str) -> str | None:
+        return self.offers.get((course_id, offer_id))
+
 
 class ContextResolver:
-    def __init__(self, config: Config, learners: Learners, classes: Classes, polls: PollRegistry) -> None:
+    def __init__(
+        self, config: Config, learners: Learners, classes: Classes, polls: PollRegistry, offers: Offers
+    ) -> None:
         self._courses = frozenset(config.courses)
         self._courses_by_chat = {
             chat: course_id for course_id, course in config.courses.items() for chat in course.telegram_chats
@@ -49,6 +55,7 @@ class ContextResolver:
         self._learners = learners
         self._classes = classes
         self._polls = polls
+        self._offers = offers
 
     async def resolve(self, events: Sequence[Event]) -> ResolvedContext:
         polls: dict[str, PollRef] = {}
@@ -56,9 +63,19 @@ class ContextResolver:
             ref = await self._polls.get(poll_id)
             if ref is not None:
                 polls[poll_id] = ref
+        # Button data comes back from the user's side: only classes and offers that exist count.
         known: set[tuple[str, str]] = set()
-        for course_id, class_id in {(e.course_id, e.class_id) for e in events if e.course_id}:
-            if course_id in self._courses and await self._classes.get(course_id, class_id) is not None:
+        offers: dict[tuple[str, str], str] = {}
+        for course_id, class_id, offer_id in {
+            (e.course_id, e.class_id, e.offer_id) for e in events if e.course_id
+        }:
+            if course_id not in self._courses:
+                continue
+            if offer_id:
+                offer = await self._offers.get(course_id, offer_id)
+                if offer is not None:
+                    offers[course_id, offer_id] = offer.class_id
+            elif await self._classes.get(course_id, class_id) is not None:
                 known.add((course_id, class_id))
         live: dict[str, str] = {}
         for chat_id in {e.chat_id for e in events if not e.poll_id and not e.course_id}:
@@ -67,7 +84,7 @@ class ContextResolver:
                 session = await self._classes.current(chat_course)
                 is_live = session is not None and session.state is ClassState.LIVE
                 live[chat_course] = session.id if session is not None and is_live else ""
-        context = ResolvedContext(self._courses_by_chat, {}, live, polls, frozenset(known))
+        context = ResolvedContext(self._courses_by_chat, {}, live, polls, frozenset(known), offers)
         # Learners are looked up (and created on first sight) only for what counts in some course.
         learners: dict[int, str] = {}
         for event in events:

@@ -1,13 +1,15 @@
-"""Signed `/start` payloads for `https://t.me/<bot>?start=<payload>`.
+"""Signed `/start` payloads: Telegram's way into the private chat, for the shared button callbacks.
 
-Telegram allows at most 64 characters of `A-Za-z0-9_-` in a start payload. A payload here names what it is
-for (join a class, claim an offer), the class, an optional offer reference and an expiry, and ends in an
-HMAC-SHA256 tag (96 bits) over all of that *and the course id*. The course id is not written out (course ids
-may be 40 characters long): the verifier tries the configured courses, of which there are few. So a payload
-cannot be forged without the secret, nor edited to point at another class, course, purpose or expiry.
+The core's buttons carry callbacks (`bot.domain.callbacks`: join a class, claim an offer, open the private
+chat). On Telegram those need the bot's private chat, so the messenger turns them into links
+`https://t.me/<bot>?start=<payload>`. Telegram allows at most 64 characters of `A-Za-z0-9_-` in a payload.
+A payload here names the action, its target (a class or an offer), an expiry, and ends in an HMAC-SHA256 tag
+(96 bits) over all of that *and the course id*. The course id is not written out (course ids may be 40
+characters long): the verifier tries the configured courses, of which there are few. So a payload cannot be
+forged without the secret, nor edited to point at another class, offer, course, action or expiry.
 
-Layout: `<J|C><class>[R<ref>]E<expiry, base 36><tag, 16 chars base64url>`; class ids and offer references
-use lower-case letters, digits, `_` and `-`, so the upper-case letters mark the fields unambiguously.
+Layout: `<J|C|S><target>E<expiry, base 36><tag, 16 chars base64url>`; targets use lower-case letters,
+digits, `_` and `-`, so the upper-case letters mark the fields unambiguously.
 """
 
 from __future__ import annotations
@@ -21,17 +23,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from bot.domain.callbacks import Action, Callback
+
 MAX_PAYLOAD = 64
 MIN_SECRET_BYTES = 16
 _TAG_CHARS = 16  # 12 bytes of HMAC in base64url
-_FIELD = r"[a-z0-9_-]+"
-_LAYOUT = re.compile(rf"(?P<purpose>[JC])(?P<cls>{_FIELD})(?:R(?P<ref>{_FIELD}))?E(?P<exp>[0-9a-z]{{1,8}})")
+_TARGET = r"[a-z0-9_-]*"
+_LETTER = {Action.JOIN: "J", Action.CLAIM: "C", Action.START: "S"}
+_ACTION = {letter: action for action, letter in _LETTER.items()}
+_LAYOUT = re.compile(rf"(?P<action>[JCS])(?P<target>{_TARGET})E(?P<exp>[0-9a-z]{{1,8}})")
 _ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
-
-
-class Purpose(StrEnum):
-    JOIN = "J"  # join a live class: the answer is the learner's personal class link
-    CLAIM = "C"  # claim a flash offer
 
 
 class Refusal(StrEnum):
@@ -51,11 +52,8 @@ _EXPLAIN = {
 
 @dataclass(frozen=True, slots=True)
 class StartPayload:
-    purpose: Purpose
-    course_id: str
-    class_id: str
+    callback: Callback
     expires_at: datetime
-    ref: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,21 +90,15 @@ class DeepLinks:
             )
         return cls(value.encode(), courses, bot_username)
 
-    def make(
-        self, purpose: Purpose, course_id: str, class_id: str, expires_at: datetime, ref: str = ""
-    ) -> str:
-        """A payload; raises ValueError when the ids do not fit Telegram's 64 characters."""
-        for name, value in (("class id", class_id), ("offer reference", ref)):
-            if value and not re.fullmatch(_FIELD, value):
-                raise ValueError(f"{name} {value!r} may use only a-z, 0-9, _ and -")
-        if not class_id:
-            raise ValueError("a deep link needs a class id")
-        expiry = _base36(int(expires_at.timestamp()))
-        head = f"{purpose.value}{class_id}{'R' + ref if ref else ''}E{expiry}"
-        payload = head + self._tag(course_id, head)
+    def make(self, callback: Callback, expires_at: datetime) -> str:
+        """A payload; raises ValueError when the target does not fit Telegram's 64 characters."""
+        if not re.fullmatch(_TARGET, callback.target):
+            raise ValueError(f"target {callback.target!r} may use only a-z, 0-9, _ and -")
+        head = f"{_LETTER[callback.action]}{callback.target}E{_base36(int(expires_at.timestamp()))}"
+        payload = head + self._tag(callback.course_id, head)
         if len(payload) > MAX_PAYLOAD:
             raise ValueError(
-                f"a start payload for class {class_id!r} and reference {ref!r} would be {len(payload)} "
+                f"a start payload for {callback.action.value} {callback.target!r} would be {len(payload)} "
                 f"characters; Telegram allows {MAX_PAYLOAD}"
             )
         return payload
@@ -119,7 +111,11 @@ class DeepLinks:
     def parse(
         self, payload: str, now: datetime, *, for_class: tuple[str, str] | None = None
     ) -> StartPayload | Refused:
-        """What a payload grants, or why it is refused. `for_class`: (course, class) it must belong to."""
+        """What a payload grants, or why it is refused.
+
+        `for_class` (course, class): a join or start payload must be for that class (an offer's class is
+        checked by the claim itself).
+        """
         if not 0 < len(payload) <= MAX_PAYLOAD or not _ALPHABET.fullmatch(payload):
             return Refused(Refusal.MALFORMED)
         head, tag = payload[:-_TAG_CHARS], payload[-_TAG_CHARS:]
@@ -132,12 +128,11 @@ class DeepLinks:
         expires_at = datetime.fromtimestamp(int(fields["exp"], 36), UTC)
         if now >= expires_at:
             return Refused(Refusal.EXPIRED)
-        granted = StartPayload(
-            Purpose(fields["purpose"]), course_id, fields["cls"], expires_at, fields["ref"] or ""
-        )
-        if for_class is not None and for_class != (granted.course_id, granted.class_id):
+        callback = Callback(_ACTION[fields["action"]], course_id, fields["target"])
+        for_a_class = callback.action is not Action.CLAIM
+        if for_class is not None and for_a_class and for_class != (callback.course_id, callback.target):
             return Refused(Refusal.OTHER_CLASS)
-        return granted
+        return StartPayload(callback, expires_at)
 
     def _tag(self, course_id: str, head: str) -> str:
         # The course id is signed but not carried; "|" cannot occur in a course id or a head.

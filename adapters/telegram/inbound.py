@@ -34,9 +34,9 @@ from aiogram.types import (
     User,
 )
 
-from adapters.telegram.callbacks import parse_callback
 from adapters.telegram.polls import PollRef
 from bot.domain import Interaction, InteractionKind, Platform
+from bot.domain.callbacks import Action, Callback
 
 K = InteractionKind
 QUESTION_TEXT_MAX = 500
@@ -88,6 +88,7 @@ class Event:
     poll_id: str = ""
     course_id: str = ""  # known from the update itself (a button's data), else found from the chat
     class_id: str = ""
+    offer_id: str = ""  # a claim button's offer: its class is the offer's
     payload: Payload = field(default_factory=dict)
 
 
@@ -112,6 +113,10 @@ class InboundContext(Protocol):
         """Whether a class named by a button exists (button data comes back from the user's side)."""
         ...
 
+    def offer_class(self, course_id: str, offer_id: str) -> str | None:
+        """The class of a flash offer; None for an offer that does not exist."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Place:
@@ -127,6 +132,9 @@ def place(event: Event, ctx: InboundContext) -> Place | None:
     if event.poll_id:
         poll = ctx.poll(event.poll_id)
         return Place(poll.chat_id, poll.course_id, poll.class_id) if poll is not None else None
+    if event.offer_id:
+        class_id = ctx.offer_class(event.course_id, event.offer_id)
+        return Place(event.chat_id, event.course_id, class_id) if class_id is not None else None
     if event.course_id:
         known = ctx.knows_class(event.course_id, event.class_id)
         return Place(event.chat_id, event.course_id, event.class_id) if known else None
@@ -283,21 +291,28 @@ def _poll_answer(answer: PollAnswer, event_id: str, at: datetime) -> list[Event]
 
 
 def _button(query: CallbackQuery, event_id: str, at: datetime) -> list[Event]:
+    """A press of one of the core's buttons (`bot.domain.callbacks`): joining a class, claiming an offer."""
     sender = _person(query.from_user)
-    press = parse_callback(query.data or "")
-    if sender is None or press is None:
+    press = Callback.parse(query.data or "")
+    if sender is None or press is None or not press.target:
         return []
     chat_id = query.message.chat.id if query.message is not None else 0
-    payload = {"ref": press.ref} if press.ref else {}
-    return [
-        Event(
-            press.press.kind,
-            event_id,
-            sender,
-            at,
-            chat_id,
-            course_id=press.course_id,
-            class_id=press.class_id,
-            payload=payload,
-        )
-    ]
+    if press.action is Action.JOIN:
+        return [
+            Event(K.JOIN, event_id, sender, at, chat_id, course_id=press.course_id, class_id=press.target)
+        ]
+    if press.action is Action.CLAIM:
+        payload = {"offer": press.target}
+        return [
+            Event(
+                K.OFFER_CLICK,
+                event_id,
+                sender,
+                at,
+                chat_id,
+                course_id=press.course_id,
+                offer_id=press.target,
+                payload=payload,
+            )
+        ]
+    return []  # opening the private chat is not taking part in a class

@@ -1,8 +1,9 @@
 """The Telegram messenger: neutral messages out through an aiogram `Bot`, every failure told apart.
 
-Text is rendered to Telegram HTML at send time (`bot.formatting.render`: every user-supplied value is
-escaped), split into parts of at most 4096 characters, and each part waits for the rate governor. A send
-never raises; its `Delivery` says what happened:
+Text is rendered to Telegram HTML at send time (every user-supplied value is escaped) and split into parts
+of at most 4096 characters (`bot.splitting`); each part waits for the rate governor. Buttons whose callback
+needs the private chat (join a class, claim an offer, open the chat) become signed deep links into it when
+the messenger has `DeepLinks`. A send never raises; its `Delivery` says what happened:
 
 - 429: every send of the bot pauses for `retry_after` and this one is tried again (a few times, and only
   while the wait is short); `retry` only if Telegram still says no.
@@ -20,6 +21,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from functools import partial
 from typing import TypeVar
 
@@ -38,12 +40,17 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from adapters.telegram.callbacks import MAX_CALLBACK_BYTES
+from adapters.telegram.deeplink import DeepLinks
 from adapters.telegram.governor import RateGovernor
 from adapters.telegram.polls import PollRef, PollRegistry
-from adapters.telegram.splitting import MAX_MESSAGE_CHARS, split_html
 from bot import formatting
 from bot.domain import Button, Delivery, DeliveryStatus, OutboundMessage, Platform
+from bot.domain.callbacks import Callback
+from bot.ports import Clock
+from bot.splitting import split_rendered
+
+MAX_MESSAGE_CHARS = 4096
+MAX_CALLBACK_BYTES = 64
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +72,24 @@ class TelegramMessenger:
         governor: RateGovernor,
         *,
         polls: PollRegistry | None = None,
+        links: DeepLinks | None = None,
+        clock: Clock | None = None,
+        link_valid_for: timedelta = timedelta(hours=12),
         rate_limit_attempts: int = 4,
         max_wait: float = 30.0,
         remember_partial: int = 4096,
     ) -> None:
-        """`rate_limit_attempts`: calls per part while Telegram answers 429; `max_wait`: the longest
-        retry_after waited for inside one send (a longer one pauses the bot and reports `retry`)."""
+        """`links` (with a `clock`): turn the core's join/claim/start buttons into deep links that last
+        `link_valid_for`. `rate_limit_attempts`: calls per part while Telegram answers 429; `max_wait`:
+        the longest retry_after waited for inside one send (a longer one pauses the bot, reports `retry`)."""
+        if links is not None and clock is None:
+            raise ValueError("deep links need a clock for their expiry")
         self._bot = bot
         self._governor = governor
         self._polls = polls
+        self._links = links
+        self._clock = clock
+        self._link_valid_for = link_valid_for
         self._attempts = max(rate_limit_attempts, 1)
         self._max_wait = max_wait
         self._partial: OrderedDict[str, list[str]] = OrderedDict()
@@ -89,10 +105,10 @@ class TelegramMessenger:
         except ValueError:
             return Delivery.dropped(f"not a Telegram chat id: {message.chat_id!r}")
         try:
-            markup = _keyboard(message.buttons)
+            markup = self._keyboard(message.buttons)
         except ValueError as exc:
             return Delivery.dropped(str(exc))
-        parts = split_html(formatting.render(message.text, Platform.TELEGRAM))
+        parts = split_rendered(message.text, MAX_MESSAGE_CHARS, Platform.TELEGRAM)
         if not parts:
             return Delivery.dropped("the message is empty")
         if message.edit_message_id:
@@ -220,20 +236,27 @@ class TelegramMessenger:
         while len(self._partial) > self._remember_partial:
             self._partial.popitem(last=False)
 
-
-def _keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
-    """One button a row; raises ValueError for a button Telegram would refuse."""
-    if not buttons:
-        return None
-    rows: list[list[InlineKeyboardButton]] = []
-    for button in buttons:
-        label = formatting.plain(button.label).strip()
-        if not label:
-            raise ValueError("a button has an empty label")
-        if button.callback and len(button.callback.encode()) > MAX_CALLBACK_BYTES:
-            raise ValueError(f"button {label!r}: callback data longer than {MAX_CALLBACK_BYTES} bytes")
-        if button.url:
-            rows.append([InlineKeyboardButton(text=label, url=button.url)])
-        else:
+    def _keyboard(self, buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+        """One button a row; raises ValueError for a button Telegram would refuse."""
+        if not buttons:
+            return None
+        rows: list[list[InlineKeyboardButton]] = []
+        for button in buttons:
+            label = formatting.plain(button.label).strip()
+            if not label:
+                raise ValueError("a button has an empty label")
+            url = button.url or self._deep_link(button.callback)
+            if url:
+                rows.append([InlineKeyboardButton(text=label, url=url)])
+                continue
+            if len(button.callback.encode()) > MAX_CALLBACK_BYTES:
+                raise ValueError(f"button {label!r}: callback data longer than {MAX_CALLBACK_BYTES} bytes")
             rows.append([InlineKeyboardButton(text=label, callback_data=button.callback)])
-    return InlineKeyboardMarkup(inline_keyboard=rows)
+        return InlineKeyboardMarkup(inline_keyboard=rows)
+
+    def _deep_link(self, data: str) -> str:
+        """The t.me link that opens the private chat for a join/claim/start callback ("" for others)."""
+        callback = Callback.parse(data)
+        if self._links is None or self._clock is None or callback is None:
+            return ""
+        return self._links.link(self._links.make(callback, self._clock.now() + self._link_valid_for))

@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 from aiogram.types import Update
 
-from adapters.telegram.callbacks import Press, callback_data, parse_callback
 from adapters.telegram.context import ResolvedContext
 from adapters.telegram.inbound import map_update
 from adapters.telegram.polls import PollRef
-from bot.domain import Interaction, InteractionKind, Platform
+from bot.domain import Interaction, InteractionKind, Platform, callbacks
 from tests.emulators.telegram_api import TelegramEmulator, TgChat, TgUser
 
 K = InteractionKind
@@ -38,6 +37,7 @@ class World:
             live_classes={"py": "c7"},
             polls={self.poll.id: PollRef(self.poll.id, "py", "c6", self.group.id, self.poll.message_id)},
             classes=frozenset({("py", "c5"), ("py", "c6"), ("py", "c7")}),
+            offers={("py", "o1"): "c5"},
         )
 
     async def map(self, update: dict[str, Any] | Awaitable[dict[str, Any]]) -> list[Interaction]:
@@ -137,23 +137,30 @@ async def test_an_answer_to_the_bots_poll_counts_for_the_class_the_poll_was_sent
     assert await world.map(world.tg.answer_poll(world.ann, world.poll.id, [])) == []  # a vote taken back
 
 
-async def test_button_presses_are_offer_and_link_clicks_of_the_class_the_button_belongs_to(
-    world: World,
-) -> None:
-    offer = callback_data(Press.OFFER, "py", "c5", "flash1")
-    link = callback_data(Press.LINK, "py", "c7")
-    rows = [[{"text": "Claim", "callback_data": offer}], [{"text": "Join", "callback_data": link}]]
-    rows.append([{"text": "?", "callback_data": "other-bot-data"}])
+async def test_button_presses_are_joins_and_offer_clicks_of_the_class_they_belong_to(world: World) -> None:
+    claim, join, start = callbacks.claim("py", "o1"), callbacks.join("py", "c6"), callbacks.start("py", "c7")
+    rows = [[{"text": label, "callback_data": data}] for label, data in (("Claim", claim), ("Join", join))]
+    rows += [[{"text": "Open", "callback_data": start}], [{"text": "?", "callback_data": "other-bot-data"}]]
     message = world.tg.bot_message(world.group, "Offer", {"inline_keyboard": rows})
-    click = await world.one(world.tg.press_button(world.ann, message, offer))
+    click = await world.one(world.tg.press_button(world.ann, message, claim))
     assert click.kind is K.OFFER_CLICK
-    assert (click.course_id, click.class_id, click.payload) == ("py", "c5", {"ref": "flash1"})
-    assert (await world.one(world.tg.press_button(world.ann, message, link))).kind is K.LINK_CLICK
+    assert (click.course_id, click.class_id, click.payload) == (
+        "py",
+        "c5",
+        {"offer": "o1"},
+    )  # the offer's class
+    joined = await world.one(world.tg.press_button(world.ann, message, join))
+    assert (joined.kind, joined.class_id) == (K.JOIN, "c6")
+    assert await world.map(world.tg.press_button(world.ann, message, start)) == []
     assert await world.map(world.tg.press_button(world.ann, message, "other-bot-data")) == []
-    unknown = callback_data(Press.OFFER, "py", "c99")  # data naming a class ClassPulse never had
-    rows = [[{"text": "Claim", "callback_data": unknown}]]
+
+
+async def test_presses_naming_a_class_or_offer_that_does_not_exist_are_ignored(world: World) -> None:
+    unknown = (callbacks.claim("py", "o99"), callbacks.join("py", "c99"), callbacks.join("nope", "c1"))
+    rows = [[{"text": "x", "callback_data": data}] for data in unknown]
     stale = world.tg.bot_message(world.group, "Old offer", {"inline_keyboard": rows})
-    assert await world.map(world.tg.press_button(world.ann, stale, unknown)) == []
+    for data in unknown:
+        assert await world.map(world.tg.press_button(world.ann, stale, data)) == []
 
 
 async def test_a_join_reported_twice_by_telegram_is_one_event(world: World) -> None:
@@ -185,13 +192,3 @@ async def test_a_redelivered_update_maps_to_the_same_event(world: World) -> None
     first = await world.one(update)
     again = await world.one(dict(update))
     assert first.dedup_key == again.dedup_key
-
-
-def test_callback_data_fits_telegrams_64_bytes() -> None:
-    assert parse_callback(callback_data(Press.OFFER, "py", "c1", "x")) is not None
-    with pytest.raises(ValueError, match="64 bytes"):
-        callback_data(Press.OFFER, "a" * 40, "c1", "x" * 30)
-    with pytest.raises(ValueError, match="contain ':'"):
-        callback_data(Press.LINK, "py", "c:1")
-    assert parse_callback("o:py") is None
-    assert parse_callback("z:py:c1") is None

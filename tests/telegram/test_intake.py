@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from adapters.telegram.polls import PollRef, PollRegistry
 from adapters.telegram.updates import DedupUpdates, SeenUpdates
 from bot.clock import ManualClock
 from bot.config import Config, parse_config
-from bot.domain import ClassSession, ClassState, InteractionKind, LearnerActivity
+from bot.domain import ClassSession, ClassState, FlashOffer, InteractionKind, LearnerActivity, callbacks
 from tests.emulators.telegram_api import TelegramEmulator, TgChat, TgUser
 
 K = InteractionKind
@@ -93,7 +93,7 @@ class Course:
         )
         self.session = ClassSession("c1", "py", "Closures", ClassState.LIVE, started_at=NOW)
         self.polls = PollRegistry(store.client)
-        resolver = ContextResolver(self.config, store.learners, store.classes, self.polls)
+        resolver = ContextResolver(self.config, store.learners, store.classes, self.polls, store.offers)
         self.intake = TelegramIntake(
             resolver,
             store.intake,
@@ -146,6 +146,25 @@ async def test_the_context_resolves_learners_live_class_and_polls_from_the_store
     assert course.learner(course.teacher) not in counts
     # The vote counts for the class the poll was sent in (c0), not for the live class.
     assert counts[course.learner(course.bob)].count(K.POLL_ANSWER) == 0
+
+
+async def test_a_claim_press_counts_for_the_offers_class_and_only_for_a_real_offer(
+    course: Course, store: RedisStore
+) -> None:
+    offer = FlashOffer("o1", "py", "c1", "hot-48h", NOW, NOW + timedelta(minutes=10))
+    await store.offers.save(offer)
+    rows = [[{"text": "Claim", "callback_data": callbacks.claim("py", "o1")}]]
+    rows.append([{"text": "Claim", "callback_data": callbacks.claim("py", "o9")}])
+    message = course.tg.bot_message(course.group, "Flash offer", {"inline_keyboard": rows})
+    real = Update.model_validate(
+        await course.tg.press_button(course.ann, message, callbacks.claim("py", "o1"))
+    )
+    made_up = Update.model_validate(
+        await course.tg.press_button(course.ann, message, callbacks.claim("py", "o9"))
+    )
+    assert (await course.intake.record(real)).accepted == 1
+    assert (await course.intake.record(made_up)).accepted == 0
+    assert (await course.activity())[course.learner(course.ann)].count(K.OFFER_CLICK) == 1
 
 
 async def test_people_seen_only_outside_course_chats_are_not_made_learners(

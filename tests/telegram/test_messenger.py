@@ -11,12 +11,14 @@ from aiogram import Bot
 
 from adapters.redis import RedisStore
 from adapters.telegram.client import make_bot
+from adapters.telegram.deeplink import DeepLinks, StartPayload
 from adapters.telegram.governor import RateGovernor
 from adapters.telegram.messenger import TelegramMessenger
 from adapters.telegram.polls import PollRegistry
 from bot import formatting
+from bot.clock import ManualClock
 from bot.config.telegram import TelegramConfig, TelegramLimits
-from bot.domain import Button, DeliveryStatus, OutboundMessage, Platform
+from bot.domain import Button, DeliveryStatus, OutboundMessage, Platform, callbacks
 from tests.emulators.telegram_api import EmulatorLimits, Fault, MakeEmulator, TelegramEmulator
 
 
@@ -374,3 +376,29 @@ async def test_make_bot_talks_to_the_configured_api_server_with_the_configured_t
     await bot.session.close()
     assert me.username == "classpulse_test_bot"
     assert bot.session.timeout == 3
+
+
+async def test_buttons_that_need_the_private_chat_become_signed_deep_links(
+    tg: TelegramEmulator, bot: Bot, clock: ManualClock
+) -> None:
+    links = DeepLinks(b"a-secret-of-enough-length", ["py"], bot_username="classpulse_test_bot")
+    messenger = TelegramMessenger(
+        bot, RateGovernor(), links=links, clock=clock, link_valid_for=timedelta(hours=2)
+    )
+    group = tg.add_group("Python 101")
+    buttons = (
+        Button("Join the live class", callback=callbacks.join("py", "c3")),
+        Button("Claim offer", callback=callbacks.claim("py", "o2")),
+        Button("Vote", callback="vote:py:1"),  # not a way into the private chat: stays a callback
+    )
+    await messenger.send(out(group.id, "We are live", buttons=buttons, private=False))
+    [message] = tg.messages(group.id)
+    join, claim, vote = message.buttons
+    assert vote == {"text": "Vote", "callback_data": "vote:py:1"}
+    for button, expected in ((join, callbacks.join("py", "c3")), (claim, callbacks.claim("py", "o2"))):
+        prefix = "https://t.me/classpulse_test_bot?start="
+        assert button["url"].startswith(prefix)
+        granted = links.parse(button["url"][len(prefix) :], clock.now())
+        assert isinstance(granted, StartPayload)
+        assert granted.callback.encode() == expected
+        assert granted.expires_at == clock.now() + timedelta(hours=2)
