@@ -39,7 +39,7 @@ from bot.domain import Interaction, InteractionKind, Platform
 from bot.domain.callbacks import Action, Callback
 
 K = InteractionKind
-QUESTION_TEXT_MAX = 500
+QUESTION_TEXT_MAX = 300  # characters of a question kept in the event log, as on Discord
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?:\s+|$)")
 _QUESTION_MARKS = ("?", "？", "¿")  # the full-width mark ends questions in Chinese
 # What a learner posts that counts as taking part; service messages (pins, title changes...) do not.
