@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from bot.config.telegram import MIN_LINK_SECRET_BYTES as MIN_SECRET_BYTES
 from bot.domain.callbacks import Action, Callback
 
 MAX_PAYLOAD = 64
-MIN_SECRET_BYTES = 16
 _TAG_CHARS = 16  # 12 bytes of HMAC in base64url
 _TARGET = r"[a-z0-9_-]*"
 _LETTER = {Action.JOIN: "J", Action.CLAIM: "C", Action.START: "S"}

@@ -13,6 +13,8 @@ for jitter while wasting no throughput where it matters:
 - per private chat (1/s): sends to one chat go one at a time, each at least 1/r after the previous one
   *finished*, so that two messages can never arrive closer than 1/r, however late the first one travelled.
 - a 429 pauses every send of the bot for `retry_after` (`pause`).
+- `close` (at shutdown) ends every wait at once with `GovernorClosed`: a message still waiting was not
+  sent, so it can stay in the outbox instead of holding the shutdown up.
 
 Per-chat state lives in a bounded LRU. Its size is derived from the limits so that an entry is only ever
 forgotten after its limit has lapsed: in one period (1 s for a private chat, 60 s for a group) the bot
@@ -22,6 +24,7 @@ reaches at most `per_bot_per_second * period` chats, and the LRU holds twice tha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
@@ -38,6 +41,10 @@ _GROUP_BURST_SHARE = 0.5
 _GROUP_PERIOD = 60.0
 
 G = TypeVar("G")
+
+
+class GovernorClosed(Exception):
+    """The governor was closed while a send waited for its turn: the send did not happen."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +112,7 @@ class RateGovernor:
             max_chats or self._capacity(rate, _GROUP_PERIOD),
         )
         self._paused_until = 0.0
+        self._closed = asyncio.Event()
         self._sends = 0
         self._pauses = 0
         self._paused_seconds = 0.0
@@ -117,12 +125,14 @@ class RateGovernor:
     async def slot(self, chat_id: int, private: bool) -> AsyncIterator[None]:
         """Wait until a message may go to `chat_id`; send it inside the block."""
         loop = asyncio.get_running_loop()
+        if self._closed.is_set():
+            raise GovernorClosed
         if private:
             gate = self._private.get(chat_id)
             async with gate.lock:
                 await self._wait_pause()
                 if (wait := gate.free_at - loop.time()) > 0:
-                    await asyncio.sleep(wait)
+                    await self._sleep(wait)
                 await self._admit()
                 try:
                     yield
@@ -136,6 +146,10 @@ class RateGovernor:
                 await group.bucket.acquire()
                 await self._admit()
                 yield
+
+    def close(self) -> None:
+        """From now on no send is admitted; those waiting give up with GovernorClosed."""
+        self._closed.set()
 
     def pause(self, seconds: float) -> None:
         """Stop every send of this bot for `seconds` (Telegram's retry_after); a pause is never shortened."""
@@ -159,6 +173,8 @@ class RateGovernor:
 
     async def _admit(self) -> None:
         await self._bot.acquire()
+        if self._closed.is_set():
+            raise GovernorClosed
         # A 429 may have paused the bot while this send waited for its turn.
         await self._wait_pause()
         self._sends += 1
@@ -166,5 +182,11 @@ class RateGovernor:
     async def _wait_pause(self) -> None:
         loop = asyncio.get_running_loop()
         # A loop, not one sleep: another 429 may extend the pause while this send waits.
-        while (delay := self._paused_until - loop.time()) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(delay)
+        while (delay := self._paused_until - loop.time()) > 0:
+            await self._sleep(delay)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closed.wait(), seconds)
+        if self._closed.is_set():
+            raise GovernorClosed

@@ -13,13 +13,19 @@ the messenger has `DeepLinks`. A send never raises; its `Delivery` says what hap
 
 A long text is several messages; if a part fails after earlier parts went out, the parts sent are
 remembered under the message's idempotency key, so that the retry sends only the rest.
+
+`close` (at shutdown) lets the sends already talking to Telegram finish; a send still waiting for the
+governor then gives up with `retry`, so its message stays in the outbox for the next run.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
@@ -41,7 +47,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from adapters.telegram.deeplink import DeepLinks
-from adapters.telegram.governor import RateGovernor
+from adapters.telegram.governor import GovernorClosed, RateGovernor
 from adapters.telegram.polls import PollRef, PollRegistry
 from bot import formatting
 from bot.domain import Button, Delivery, DeliveryStatus, OutboundMessage, Platform
@@ -51,6 +57,7 @@ from bot.splitting import split_rendered
 
 MAX_MESSAGE_CHARS = 4096
 MAX_CALLBACK_BYTES = 64
+SHUTTING_DOWN = "the Telegram bot is shutting down; the message was not sent"
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +101,36 @@ class TelegramMessenger:
         self._max_wait = max_wait
         self._partial: OrderedDict[str, list[str]] = OrderedDict()
         self._remember_partial = remember_partial
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def platform(self) -> Platform:
         return Platform.TELEGRAM
 
+    async def close(self, grace: float) -> None:
+        """Admit no more sends; wait up to `grace` seconds for those under way."""
+        self._governor.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), grace)
+
+    @asynccontextmanager
+    async def _tracked(self) -> AsyncIterator[None]:
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
     async def send(self, message: OutboundMessage) -> Delivery:
+        async with self._tracked():
+            return await self._send(message)
+
+    async def _send(self, message: OutboundMessage) -> Delivery:
         try:
             chat_id = int(message.chat_id)
         except ValueError:
@@ -120,13 +151,15 @@ class TelegramMessenger:
     ) -> Delivery:
         """Send a non-anonymous poll (so that answers arrive) and remember it for intake."""
         send = partial(self._bot.send_poll, chat_id, question, list(options), is_anonymous=False)
-        try:
-            sent = await self._call(chat_id, send)
-        except _Refused as refused:
-            return refused.delivery
-        if self._polls is not None and sent.poll is not None:
-            await self._polls.remember(PollRef(sent.poll.id, course_id, class_id, chat_id, sent.message_id))
-        return Delivery.delivered(str(sent.message_id))
+        async with self._tracked():
+            try:
+                sent = await self._call(chat_id, send)
+            except _Refused as refused:
+                return refused.delivery
+            if self._polls is not None and sent.poll is not None:
+                ref = PollRef(sent.poll.id, course_id, class_id, chat_id, sent.message_id)
+                await self._polls.remember(ref)
+            return Delivery.delivered(str(sent.message_id))
 
     async def _send_parts(
         self, message: OutboundMessage, chat_id: int, parts: list[str], markup: InlineKeyboardMarkup | None
@@ -195,6 +228,8 @@ class TelegramMessenger:
                 log.info("telegram: 429 for chat %s, every send pauses %ss", chat_id, exc.retry_after)
             except TelegramAPIError as exc:
                 raise _Refused(self._judge(exc, chat_id)) from None
+            except GovernorClosed:
+                raise _Refused(Delivery.retry(SHUTTING_DOWN)) from None
             except ClientDecodeError:
                 # A proxy's HTML error page instead of Telegram's JSON: a server trouble, try later.
                 raise _Refused(Delivery.retry("undecodable answer from the Bot API server")) from None

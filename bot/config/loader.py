@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 from bot import templates
 from bot.config.problems import ConfigError, ConfigProblem, Invalid, join_path
 from bot.config.schema import Config
+from bot.config.telegram import check_telegram_environment
 from bot.config.types import SLUG_EXPECTED
 
 _TYPE_NAMES = {
@@ -206,6 +207,7 @@ def _cross_check(data: dict[str, Any], env: Mapping[str, str]) -> list[ConfigPro
                         f"export {var}=<your {section} bot token>, or set {section}.enabled = false",
                     )
                 )
+    problems.extend(check_telegram_environment(data.get("telegram"), env))
 
     campaigns = data.get("campaigns")
     if not isinstance(campaigns, list):

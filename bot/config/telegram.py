@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from bot.config.problems import Invalid
+from bot.config.problems import ConfigProblem, Invalid
 from bot.config.types import Duration
 
 
@@ -22,6 +23,22 @@ def _matching(pattern: str, expected: str) -> AfterValidator:
         return value
 
     return AfterValidator(check)
+
+
+MIN_LINK_SECRET_BYTES = (
+    16  # the deep links' HMAC key: shorter ones are refused (adapters/telegram/deeplink.py)
+)
+# What Telegram accepts as a webhook's secret token.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _listen_address(value: str) -> str:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise Invalid(
+            f"{value!r} is not host:port", "an address to listen on, e.g. 127.0.0.1:8080 or 0.0.0.0:8443"
+        )
+    return value
 
 
 def _positive(value: timedelta) -> timedelta:
@@ -57,6 +74,16 @@ class TelegramWebhook(_Section):
         "/telegram/webhook"
     )
     secret_env: EnvName = "CLASSPULSE_TELEGRAM_WEBHOOK_SECRET"
+    # Where ClassPulse's own web server listens for the updates the proxy forwards (port 0: any free port).
+    listen: Annotated[str, AfterValidator(_listen_address)] = "127.0.0.1:8080"
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
 
 
 class TelegramConfig(_Section):
@@ -84,3 +111,40 @@ class TelegramConfig(_Section):
                 "the public https:// address Telegram should post updates to",
             )
         return self
+
+
+def check_telegram_environment(section: object, env: Mapping[str, str]) -> list[ConfigProblem]:
+    """The secrets an enabled bot needs from the environment (the token is checked with Discord's).
+
+    Works on the raw `[telegram]` table, so that it reports even when other keys of the file are wrong.
+    """
+    if not isinstance(section, dict) or section.get("enabled") is not True:
+        return []
+    problems: list[ConfigProblem] = []
+    var = section.get("link_secret_env", "CLASSPULSE_TELEGRAM_LINK_SECRET")
+    if isinstance(var, str):
+        value = env.get(var, "")
+        if len(value.encode()) < MIN_LINK_SECRET_BYTES:
+            what = "is not set" if not value else f"is shorter than {MIN_LINK_SECRET_BYTES} characters"
+            problems.append(
+                ConfigProblem(
+                    "telegram.link_secret_env",
+                    f"the environment variable {var} {what}",
+                    f'export {var}="$(openssl rand -hex 32)": it signs the bot\'s t.me deep links',
+                )
+            )
+    webhook = section.get("webhook")
+    if section.get("mode") == "webhook":
+        table = webhook if isinstance(webhook, dict) else {}
+        var = table.get("secret_env", "CLASSPULSE_TELEGRAM_WEBHOOK_SECRET")
+        value = env.get(var, "") if isinstance(var, str) else ""
+        if isinstance(var, str) and not WEBHOOK_SECRET.fullmatch(value):
+            what = "is not set" if not value else "is not 1-256 characters of A-Z, a-z, 0-9, _ and -"
+            problems.append(
+                ConfigProblem(
+                    "telegram.webhook.secret_env",
+                    f"the environment variable {var} {what}",
+                    f'export {var}="$(openssl rand -hex 32)": Telegram sends it back with every update',
+                )
+            )
+    return problems

@@ -112,7 +112,8 @@ def test_a_configured_bot_whose_token_variable_is_missing_is_an_error(tmp_path: 
         "telegram.token_env: the environment variable CLASSPULSE_TELEGRAM_TOKEN is not set" in line
         for line in lines
     )
-    code, _ = check(path, env={"CLASSPULSE_TELEGRAM_TOKEN": "123:abc"})
+    link_secret = {"CLASSPULSE_TELEGRAM_LINK_SECRET": "0123456789abcdef0123"}
+    code, _ = check(path, env={"CLASSPULSE_TELEGRAM_TOKEN": "123:abc", **link_secret})
     assert code == 0
 
 

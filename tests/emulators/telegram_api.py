@@ -344,6 +344,7 @@ class TelegramEmulator:
         self._allowed_updates: frozenset[str] | None = None  # None: Telegram's default set
         self._webhook: Json | None = None
         self._webhook_error: tuple[int, str] | None = None
+        self._forwards: dict[str, str] = {}  # public webhook address prefix -> local address
         self._faults: list[_FaultRule] = []
         self._bot_limit = self._gcra(self.limits.per_bot_per_second, self.limits.bot_burst)
         self._chat_limits: dict[int, _Gcra] = {}
@@ -607,6 +608,16 @@ class TelegramEmulator:
         """Deliver an update again, same update_id: Telegram delivers at least once."""
         await self._deliver(dict(update))
 
+    def forward_webhook(self, public_base: str, local_base: str) -> None:
+        """Post webhook updates for `public_base...` to `local_base...` instead, as the bot's reverse proxy
+        would (the public address is https://, the bot's own server plain HTTP on localhost)."""
+        self._forwards[public_base] = local_base
+
+    @property
+    def webhook(self) -> Json | None:
+        """The webhook the bot set (url, secret_token, allowed_updates), or None."""
+        return dict(self._webhook) if self._webhook is not None else None
+
     async def deliver_pending_webhook(self) -> list[WebhookDelivery]:
         """Retry the webhook for every update it has not yet accepted, as Telegram keeps doing."""
         pending, self._updates = self._updates, []
@@ -650,12 +661,16 @@ class TelegramEmulator:
         assert self._webhook is not None
         if self._client is None:
             self._client = aiohttp.ClientSession()
+        url = str(self._webhook["url"])
+        for public, local in self._forwards.items():
+            if url.startswith(public):
+                url = local + url[len(public) :]
         headers = {"Content-Type": "application/json"}
         if self._webhook.get("secret_token"):
             headers["X-Telegram-Bot-Api-Secret-Token"] = self._webhook["secret_token"]
         try:
             async with self._client.post(
-                self._webhook["url"],
+                url,
                 data=json.dumps(update),
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(10),

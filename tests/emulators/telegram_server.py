@@ -43,8 +43,21 @@ def add_control(emulator: TelegramEmulator) -> None:
             made = Fault.blocked()
         else:
             made = Fault.server_error(status)
-        emulator.inject_fault(made, times=body.get("times", 1), chat_id=body.get("chat_id"))
+        emulator.inject_fault(
+            made, times=body.get("times", 1), chat_id=body.get("chat_id"), after=int(body.get("after", 0))
+        )
         return web.json_response({"ok": True})
+
+    async def text(request: web.Request) -> web.Response:
+        body = await request.json()
+        user = emulator.users[int(body["user_id"])]
+        chat_id = int(body["chat_id"])
+        chat = emulator.users[chat_id] if chat_id > 0 else emulator.chats[chat_id]
+        return web.json_response(await emulator.send_text(chat, user, str(body["text"])))
+
+    async def messages(request: web.Request) -> web.Response:
+        sent = emulator.messages(int(request.query["chat_id"]))
+        return web.json_response([{"text": m.text, "buttons": m.buttons} for m in sent])
 
     async def stats(request: web.Request) -> web.Response:
         per_chat = Counter(m.chat_id for m in emulator.sent if not m.deleted)
@@ -63,6 +76,8 @@ def add_control(emulator: TelegramEmulator) -> None:
     emulator.app.router.add_post("/_emulator/users", users)
     emulator.app.router.add_post("/_emulator/fault", fault)
     emulator.app.router.add_get("/_emulator/stats", stats)
+    emulator.app.router.add_post("/_emulator/text", text)
+    emulator.app.router.add_get("/_emulator/messages", messages)
 
 
 async def serve(port: int, limits: EmulatorLimits) -> None:
@@ -130,13 +145,37 @@ class EmulatorProcess:
         return list((await self._call("POST", "users", {"count": count, "started": started}))["ids"])
 
     async def inject_fault(
-        self, status: int, *, retry_after: int = 1, times: int | None = 1, chat_id: int | None = None
+        self,
+        status: int,
+        *,
+        retry_after: int = 1,
+        times: int | None = 1,
+        chat_id: int | None = None,
+        after: int = 0,
     ) -> None:
+        """Answer `times` calls with `status`, once `after` calls have gone through (see inject_fault)."""
         await self._call(
             "POST",
             "fault",
-            {"status": status, "retry_after": retry_after, "times": times, "chat_id": chat_id},
+            {
+                "status": status,
+                "retry_after": retry_after,
+                "times": times,
+                "chat_id": chat_id,
+                "after": after,
+            },
         )
+
+    async def send_text(self, chat_id: int, user_id: int, text: str) -> dict[str, Any]:
+        """User `user_id` writes `text` in `chat_id` (their private chat with the bot when it is theirs)."""
+        return dict(await self._call("POST", "text", {"chat_id": chat_id, "user_id": user_id, "text": text}))
+
+    async def messages(self, chat_id: int) -> list[dict[str, Any]]:
+        """What the bot sent to a chat: text as shown, and buttons."""
+        assert self._http is not None
+        async with self._http.get("/_emulator/messages", params={"chat_id": str(chat_id)}) as response:
+            response.raise_for_status()
+            return list(await response.json())
 
     async def stats(self) -> dict[str, Any]:
         return dict(await self._call("GET", "stats"))

@@ -84,9 +84,64 @@ def test_webhook_mode_needs_a_public_https_url() -> None:
         ),
         ({"link_valid_for": "0s"}, "telegram.link_valid_for: must be longer than zero"),
         ({"limitz": {}}, "telegram.limitz: unknown key 'limitz' (did you mean 'limits'?)"),
+        (
+            {"webhook": {"listen": "8080"}},
+            "telegram.webhook.listen: '8080' is not host:port (an address to listen on, e.g. 127.0.0.1:8080",
+        ),
+        (
+            {"webhook": {"listen": "0.0.0.0:80800"}},
+            "telegram.webhook.listen: '0.0.0.0:80800' is not host:port",
+        ),
     ],
 )
 def test_mistakes_name_their_key(section: dict[str, Any], expected: str) -> None:
     assert any(line.startswith(f"classpulse.toml: {expected}") for line in problems(section)), problems(
         section
     )
+
+
+def test_the_webhook_server_listens_where_configured() -> None:
+    hook = TelegramWebhook.model_validate({"listen": "[::1]:8443"})
+    assert (hook.host, hook.port) == ("::1", 8443)
+    assert (TelegramWebhook().host, TelegramWebhook().port) == ("127.0.0.1", 8080)
+
+
+ENABLED = {"enabled": True}
+TOKEN = {"CLASSPULSE_TELEGRAM_TOKEN": "123:abc"}
+LINK = {"CLASSPULSE_TELEGRAM_LINK_SECRET": "0123456789abcdef0123"}
+
+
+def env_problems(section: dict[str, Any], environ: dict[str, str]) -> list[str]:
+    try:
+        parse_config(with_telegram(section), "classpulse.toml", environ)
+    except ConfigError as error:
+        return str(error).splitlines()
+    return []
+
+
+def test_an_enabled_bot_needs_its_deep_link_secret_in_the_environment() -> None:
+    assert env_problems(ENABLED, TOKEN) == [
+        "classpulse.toml: telegram.link_secret_env: the environment variable CLASSPULSE_TELEGRAM_LINK_SECRET "
+        'is not set (export CLASSPULSE_TELEGRAM_LINK_SECRET="$(openssl rand -hex 32)": it signs the bot\'s '
+        "t.me deep links)"
+    ]
+    short = {**TOKEN, "CLASSPULSE_TELEGRAM_LINK_SECRET": "tiny"}
+    assert "is shorter than 16 characters" in env_problems(ENABLED, short)[0]
+    renamed = {**ENABLED, "link_secret_env": "MY_LINKS"}
+    assert "the environment variable MY_LINKS is not set" in env_problems(renamed, {**TOKEN, **LINK})[0]
+    assert env_problems(ENABLED, {**TOKEN, **LINK}) == []
+    assert env_problems({}, {}) == []  # a disabled bot needs nothing
+
+
+def test_webhook_mode_needs_its_secret_in_telegrams_alphabet() -> None:
+    section = {**ENABLED, "mode": "webhook", "webhook": {"url": "https://bot.example.com/tg"}}
+    assert env_problems(section, {**TOKEN, **LINK}) == [
+        "classpulse.toml: telegram.webhook.secret_env: the environment variable "
+        "CLASSPULSE_TELEGRAM_WEBHOOK_SECRET is not set (export "
+        'CLASSPULSE_TELEGRAM_WEBHOOK_SECRET="$(openssl rand -hex 32)": '
+        "Telegram sends it back with every update)"
+    ]
+    spaced = {**TOKEN, **LINK, "CLASSPULSE_TELEGRAM_WEBHOOK_SECRET": "has spaces in it"}
+    assert "is not 1-256 characters of A-Z, a-z, 0-9, _ and -" in env_problems(section, spaced)[0]
+    good = {**TOKEN, **LINK, "CLASSPULSE_TELEGRAM_WEBHOOK_SECRET": "s3cret_-token"}
+    assert env_problems(section, good) == []

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from adapters.telegram.governor import RateGovernor
+import pytest
+
+from adapters.telegram.governor import GovernorClosed, RateGovernor
 from bot.config.telegram import TelegramLimits
 
 
@@ -48,4 +50,23 @@ async def test_no_send_is_admitted_while_the_bot_is_paused() -> None:
     await asyncio.sleep(0.1)
     assert not admitted.is_set()
     task.cancel()
+    assert governor.stats.sends == 0
+
+
+async def test_closing_ends_every_wait_at_once_and_admits_nothing_more() -> None:
+    governor = RateGovernor(TelegramLimits())
+    governor.pause(60)  # Telegram said: retry after a minute
+
+    async def send(chat_id: int, private: bool) -> None:
+        async with governor.slot(chat_id, private=private):
+            raise AssertionError("nothing may be sent after close")
+
+    waiting = [asyncio.create_task(send(1, True)), asyncio.create_task(send(-5, False))]
+    await asyncio.sleep(0.01)
+    governor.close()
+    for task in waiting:
+        with pytest.raises(GovernorClosed):
+            await asyncio.wait_for(task, timeout=1)
+    with pytest.raises(GovernorClosed):
+        await send(2, True)
     assert governor.stats.sends == 0

@@ -216,9 +216,12 @@ async def test_long_polling_feeds_intake_and_redelivered_updates_count_once(cour
 
 @pytest.fixture
 async def webhook_bot(course: Course, bot: Bot) -> AsyncIterator[str]:
-    """aiogram's own webhook handler, with the dedup and intake middlewares, on a local port."""
+    """aiogram's own webhook handler (answering once handled), with the dedup and intake middlewares."""
     app = web.Application()
-    SimpleRequestHandler(course.dispatcher(), bot, secret_token="hook-secret").register(app, path="/tg")
+    handler = SimpleRequestHandler(
+        course.dispatcher(), bot, handle_in_background=False, secret_token="hook-secret"
+    )
+    handler.register(app, path="/tg")
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
