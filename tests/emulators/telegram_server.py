@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import sys
+import time
 from collections import Counter
 from typing import Any
 
@@ -70,6 +71,7 @@ def add_control(emulator: TelegramEmulator) -> None:
                 "sent": len(emulator.sent),
                 "chats": len(per_chat),
                 "most_in_one_chat": max(per_chat.values(), default=0),
+                "cpu_seconds": time.process_time(),
             }
         )
 
