@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ from campaigns import jobs
 from campaigns.dispatcher import Dispatcher
 from campaigns.engine import CampaignEngine
 from campaigns.fallback import dispatcher_fallback
+from campaigns.guards import Guards
 from campaigns.runner import StepRunner, StreamLinks
 from campaigns.scheduler import CampaignScheduler, Mode
 from scoring.rules import RuleScorer
@@ -43,7 +45,7 @@ class App:
 
     async def close(self) -> None:
         self.scheduler.shutdown()
-        jobs.unregister(self.config.storage.key_prefix, self.runner)
+        jobs.unregister(self.config.storage.key_prefix, self.engine)
         await self.store.close()
 
 
@@ -54,6 +56,11 @@ def _jobstore(store: RedisStore) -> RedisJobStore:
     # APScheduler's store is synchronous: give it a client of the same server (or the same fakeredis).
     jobstore.redis = store.handle.sync_client()
     return jobstore
+
+
+def secret_from_env(name: str, environ: Mapping[str, str] | None = None) -> bytes | None:
+    value = (os.environ if environ is None else environ).get(name, "")
+    return value.encode() if value else None
 
 
 async def build_app(
@@ -85,11 +92,16 @@ async def build_app(
         store.coupons,
         store.outbox,
         clock,
+        store.campaign_state,
         links,
+        secret_from_env(config.campaign_engine.link_secret_env),
     )
-    jobs.register(runtime, runner)
+    engine = CampaignEngine(
+        config, scheduler, clock, runner, store.activity, store.campaign_state, store.coupons
+    )
+    jobs.register(runtime, engine)
     scheduler.start()
-    engine = CampaignEngine(config, scheduler, clock)
+    engine.sync_jobs()
     all_messengers = dict(messengers or {})
     dispatcher = Dispatcher(
         store.outbox,
@@ -99,15 +111,26 @@ async def build_app(
         clock,
         consumer=consumer,
         fallback=dispatcher_fallback(config, store.learners),
+        guards=Guards(config),
+        classes=store.classes,
     )
-    rescorer = Rescorer(store.activity, scorer, store.scores, clock)
+    rescorer = Rescorer(store.activity, scorer, store.scores, clock, listener=engine)
     teacher = TeacherCommands(
         config, store.classes, store.activity, store.scores, store.learners, rescorer, engine, clock
     )
     learner = LearnerCommands(
         config, store.learners, store.classes, store.activity, store.coupons, store.intake, links, clock
     )
-    purchases = Purchases(store.coupons, store.activity, store.intake, store.orders)
+    purchases = Purchases(
+        store.coupons,
+        store.activity,
+        store.intake,
+        store.orders,
+        config,
+        touches=store.outbox,
+        sources=store.coupons,
+        attributions=store.orders,
+    )
     return App(
         config,
         clock,

@@ -53,6 +53,7 @@ def group_mention(
         step_id=original.step_id,
         class_id=original.class_id,
         promotional=original.promotional,
+        variant=original.variant,
         buttons=(Button("Open my messages", callback=start_callback(original.course_id, original.class_id)),),
     )
 

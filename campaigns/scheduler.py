@@ -8,12 +8,15 @@ run whatever is due at a given (simulated) time: the demo and the tests move tim
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from apscheduler.job import Job
 from apscheduler.jobstores.base import BaseJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from campaigns import jobs
 from campaigns.planner import PlannedStep
@@ -59,6 +62,43 @@ class CampaignScheduler:
             },
         )
 
+    def add_recurring(self, job_id: str, trigger: CronTrigger, campaign_id: str, step_id: str) -> bool:
+        """A cron job for a recurring step; an existing job with the same cron line keeps its next time."""
+        job = self._scheduler.get_job(job_id)
+        if job is not None and str(job.trigger) == str(trigger):
+            return False
+        self._scheduler.add_job(
+            jobs.RUN_RECURRING,
+            trigger=trigger,
+            id=job_id,
+            replace_existing=True,
+            misfire_grace_time=3600,
+            kwargs={"runtime": self._runtime, "campaign_id": campaign_id, "step_id": step_id},
+        )
+        return True
+
+    def ensure_sweep(self, every: timedelta | None, job_id: str = "sweep") -> None:
+        """The periodic sweep for learner-state triggers; None removes it. An unchanged one keeps its time."""
+        job = self._scheduler.get_job(job_id)
+        if every is None:
+            if job is not None:
+                job.remove()
+            return
+        trigger = IntervalTrigger(seconds=int(every.total_seconds()), timezone=UTC)
+        if job is not None and str(job.trigger) == str(trigger):
+            return
+        self._scheduler.add_job(
+            jobs.SWEEP,
+            trigger=trigger,
+            id=job_id,
+            replace_existing=True,
+            misfire_grace_time=max(int(every.total_seconds()), 1),
+            kwargs={"runtime": self._runtime},
+        )
+
+    def get(self, job_id: str) -> Job | None:
+        return self._scheduler.get_job(job_id)
+
     def jobs(self) -> list[Job]:
         return list(self._scheduler.get_jobs())
 
@@ -82,10 +122,16 @@ class CampaignScheduler:
                 job.remove()
                 continue
             kwargs: dict[str, Any] = dict(job.kwargs)
-            # Run first, remove after: a crash in between runs the step again, which its idempotency
-            # keys make harmless; removing first could lose it.
-            await jobs.run_step(**kwargs)
-            job.remove()
+            # Run first, remove (or move on) after: a crash in between runs the step again, which its
+            # idempotency keys make harmless; removing first could lose it.
+            await job.func(**kwargs)
+            following = (
+                None if isinstance(job.trigger, DateTrigger) else job.trigger.get_next_fire_time(when, now)
+            )
+            if following is None:
+                job.remove()
+            else:
+                job.modify(next_run_time=following)
             ran += 1
         return ran
 

@@ -34,6 +34,7 @@ def _learner(learner_id: str, fields: dict[str, str]) -> Learner:
         reachable=_platforms(fields.get("reachable")),
         unreachable=_platforms(fields.get("unreachable")),
         last_platform=Platform(last) if last else None,
+        timezone=fields.get("timezone", ""),
     )
 
 
@@ -85,6 +86,10 @@ class RedisLearners:
         await self._client.hset(
             self._keys.learner(learner_id), f"unreachable_reason:{platform.value}", reason
         )
+
+    async def set_timezone(self, learner_id: str, timezone: str) -> None:
+        """The learner's own IANA time zone (checked by the caller); "" falls back to the course's."""
+        await self._client.hset(self._keys.learner(learner_id), "timezone", timezone)
 
     async def set_last_platform(self, learner_id: str, platform: Platform) -> None:
         await self._client.hset(self._keys.learner(learner_id), "last_platform", platform.value)

@@ -103,6 +103,11 @@ async def test_the_whole_loop_reminds_goes_live_scores_and_follows_up(
     await advance(app, clock, CLASS_AT + timedelta(hours=4))
     tg = messengers[Platform.TELEGRAM]
     assert steps_to(tg, "1") == ["remind-24h", "remind-1h", "we-are-live", "hot-offer"]
+    # The warm offer falls due at 21:00, in the learner's quiet hours: it waits for the morning.
+    assert steps_to(tg, "2") == ["remind-24h", "remind-1h", "we-are-live"]
+    await advance(app, clock, CLASS_AT + timedelta(hours=13, minutes=59))
+    assert steps_to(tg, "2") == ["remind-24h", "remind-1h", "we-are-live"]
+    await advance(app, clock, CLASS_AT + timedelta(hours=14))  # 08:00 in London
     assert steps_to(tg, "2") == ["remind-24h", "remind-1h", "we-are-live", "warm-offer"]
     assert steps_to(tg, "3") == ["remind-24h", "remind-1h", "we-are-live", "no-show-replay"]
     assert steps_to(tg, "-1001234567890") == ["remind-10m"]  # the group step goes to the course chat

@@ -32,6 +32,13 @@ for i = 3, #ARGV, 9 do
       if per_class then redis.call('HINCRBY', per_class, kind, 1) end
     end
     if kind == 'purchase' then redis.call('SADD', buyers, learner) end
+    -- The latest click on an offer or a class link, for the offer_no_purchase trigger and reports.
+    if kind == 'offer_click' or kind == 'link_click' then
+      local field = kind .. '_ts'
+      if tonumber(ts) > tonumber(redis.call('HGET', totals, field) or '0') then
+        redis.call('HSET', totals, field, ts)
+      end
+    end
     -- Events arrive out of order: keep the earliest first sighting and the latest last one.
     local tsn = tonumber(ts)
     redis.call('HSETNX', totals, 'first_ts', ts)
