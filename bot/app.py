@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from apscheduler.jobstores.redis import RedisJobStore
 
 from adapters.redis import RedisStore
+from adapters.web.purchase_webhook import PurchaseWebhook
 from bot.clock import SystemClock
 from bot.config import Config
 from bot.domain import Platform
@@ -56,6 +57,10 @@ def _jobstore(store: RedisStore) -> RedisJobStore:
     # APScheduler's store is synchronous: give it a client of the same server (or the same fakeredis).
     jobstore.redis = store.handle.sync_client()
     return jobstore
+
+
+class MissingSecret(Exception):
+    """A secret the configuration names is not in the environment; the message says which."""
 
 
 def secret_from_env(name: str, environ: Mapping[str, str] | None = None) -> bytes | None:
@@ -145,4 +150,26 @@ async def build_app(
         learner,
         purchases,
         all_messengers,
+    )
+
+
+def purchase_webhook(app: App, environ: Mapping[str, str] | None = None) -> PurchaseWebhook:
+    """The purchase webhook's dependencies, for `add_purchase_routes(web_app, ...)`.
+
+    The shared secret comes from the environment variable the config names; `config check` reports it
+    missing when the webhook is enabled.
+    """
+    section = app.config.purchase_webhook
+    secret = secret_from_env(section.secret_env, environ)
+    if secret is None:
+        raise MissingSecret(f"the environment variable {section.secret_env} (the webhook secret) is not set")
+    return PurchaseWebhook(
+        app.config,
+        secret,
+        app.clock,
+        app.purchases,
+        app.store.coupons,
+        app.store.orders,
+        app.store.campaign_state,
+        app.runner.ref_secret,
     )

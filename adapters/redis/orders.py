@@ -59,3 +59,7 @@ class RedisOrders:
 
     async def attributions(self, course_id: str) -> dict[str, str]:
         return str_map(await self._client.hgetall(f"{self._keys.orders(course_id)}:attributed"))
+
+    async def attribution(self, course_id: str, order_id: str) -> str:
+        raw = await self._client.hget(f"{self._keys.orders(course_id)}:attributed", order_id)
+        return str(raw or "")

@@ -208,6 +208,18 @@ def _cross_check(data: dict[str, Any], env: Mapping[str, str]) -> list[ConfigPro
                     )
                 )
 
+    webhook = data.get("purchase_webhook")
+    if isinstance(webhook, dict) and webhook.get("enabled") is True:
+        var = webhook.get("secret_env", "CLASSPULSE_PURCHASE_SECRET")
+        if isinstance(var, str) and not env.get(var):
+            problems.append(
+                ConfigProblem(
+                    "purchase_webhook.secret_env",
+                    f"the environment variable {var} is not set",
+                    f"export {var}=<the secret shared with the shop>, or purchase_webhook.enabled = false",
+                )
+            )
+
     campaigns = data.get("campaigns")
     if not isinstance(campaigns, list):
         return problems
