@@ -138,7 +138,7 @@ class CampaignEngine:
                     course_id, now + step.offset - window, now + step.offset
                 ):
                     if coupon.expires_at > now:
-                        targets.append(Target(coupon.learner_id, f"coupon-{coupon.code}"))
+                        targets.append(Target(coupon.learner_id, f"coupon-{coupon.code}", coupon.code))
             else:
                 field = "last_ts" if step.trigger == "inactive" else "offer_click_ts"
                 learners = await self.activity.course_learners(course_id)

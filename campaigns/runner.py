@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from bot.config import Config, CourseConfig, StepConfig
 from bot.config.audience import courses_named
+from bot.config.campaigns import CLASS_TRIGGERS
 from bot.domain import (
     Button,
     ClassSession,
@@ -45,6 +46,7 @@ class Target:
 
     learner_id: str
     occurrence: str
+    coupon: str = ""  # a coupon the message is about (coupon_expiring), instead of issuing one
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +88,13 @@ class StepRunner:
             return None
 
     async def run(self, course_id: str, class_id: str, campaign_id: str, step_id: str) -> StepOutcome:
-        """A class step (or a recurring one, `class_id` then being its occurrence) for every learner."""
+        """A class step, for every learner of the course (or its chats)."""
         step = self._step(campaign_id, step_id)
         if step is None:
             return StepOutcome()
-        if step.trigger == "recurring":
-            return await self.run_recurring(course_id, campaign_id, step, class_id)
+        if step.trigger not in CLASS_TRIGGERS:
+            log.warning("step %s/%s is not a class step; it runs from its own trigger", campaign_id, step_id)
+            return StepOutcome()
         session = await self.classes.get(course_id, class_id)
         if session is None:
             log.warning(
@@ -216,7 +219,7 @@ class StepRunner:
                     continue
                 try:
                     message = await self._personal(
-                        step, course, session, campaign_id, learner, route, score, mine, key, variant
+                        step, course, session, campaign_id, learner, route, score, mine, key, variant, target
                     )
                 except HoldsLiveCoupon:
                     skipped[("holds a live coupon", variant)] += 1
@@ -275,11 +278,12 @@ class StepRunner:
         counters: dict[str, str] | None,
         key: str,
         variant: str,
+        target: Target,
     ) -> OutboundMessage:
         chosen = step.variant(variant)
         pool = chosen.coupon if chosen is not None and chosen.coupon else step.coupon
-        coupon = None
-        if pool and pool != "none":
+        coupon = await self.coupons.get(target.coupon) if target.coupon else None
+        if coupon is None and pool and pool != "none":
             coupon = await issue_coupon(
                 self.coupons,
                 pool,
@@ -301,9 +305,9 @@ class StepRunner:
         if step.button:
             # Before and during a class the button opens the class; after it, the (personal) buy link.
             after_class = step.trigger not in ("before_class", "class_started")
-            target = personal_buy if after_class and personal_buy else link
-            if target:
-                buttons = (Button(step.button, url=target),)
+            url = personal_buy if after_class and personal_buy else link
+            if url:
+                buttons = (Button(step.button, url=url),)
         platform, chat_id = route
         return OutboundMessage(
             key=key,
