@@ -87,7 +87,7 @@ async def build_app(
     links = links or StreamLinks()
     scorer = scorer or RuleScorer(config.scoring)
     runtime = storage.key_prefix
-    scheduler = CampaignScheduler(_jobstore(store), runtime, scheduler_mode)
+    scheduler = CampaignScheduler(_jobstore(store), runtime, scheduler_mode, clock)
     runner = StepRunner(
         config,
         store.learners,

@@ -228,6 +228,10 @@ class Outbox(Protocol):
 
     async def stats(self) -> dict[tuple[str, str, str], int]: ...
 
+    async def undecided(self, keys: Sequence[str]) -> set[str]: ...
+
+    async def mark_decided(self, keys: Sequence[str], ttl_s: int = 90 * 86400) -> None: ...
+
 
 class LinkMaker(Protocol):
     """The personal link a learner opens to watch a class (a tracked link once the relay runs)."""

@@ -12,7 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.config import CampaignConfig, Config, StepConfig
 from bot.domain import ClassSession, LearnerScore
@@ -29,6 +29,7 @@ from campaigns.scheduler import CampaignScheduler
 
 log = logging.getLogger(__name__)
 RECURRING_PREFIX = "recurring:"
+_MS = timedelta(milliseconds=1)
 
 
 def recurring_job_id(campaign_id: str, step_id: str) -> str:
@@ -125,34 +126,35 @@ class CampaignEngine:
         return enqueued
 
     async def sweep(self, now: datetime | None = None) -> Counter[str]:
-        """Find learners due for inactive, offer_no_purchase and coupon_expiring steps, and run them."""
+        """Find learners due for inactive, offer_no_purchase and coupon_expiring steps, and run them.
+
+        A learner stays due for `sweep_window` (so a sweep missed while the process was down is made up);
+        the runner remembers whom it decided about, so each is sent to (or counted) once.
+        """
         now = now or self.clock.now()
         window = self.config.campaign_engine.sweep_window
         enqueued: Counter[str] = Counter()
         for campaign, step in self._steps("inactive", "offer_no_purchase", "coupon_expiring"):
             course_id = campaign.course
             targets: list[Target] = []
-            if step.trigger == "coupon_expiring":
-                # Still valid, and due to be reminded (expiry - offset) within the window.
-                for coupon in await self.coupons.expiring(
-                    course_id, now + step.offset - window, now + step.offset
-                ):
-                    if coupon.expires_at > now:
-                        targets.append(Target(coupon.learner_id, f"coupon-{coupon.code}", coupon.code))
+            # Moments (last activity, offer click, expiry) whose step falls due now. The mark remembers how
+            # far the last sweep looked, so each moment is looked at once; after a gap, at most `window`
+            # is made up.
+            expiring = step.trigger == "coupon_expiring"
+            horizon = now + step.offset if expiring else now - step.offset
+            mark = await self.state.sweep_mark(campaign.id, step.id)
+            start = max(horizon - window, mark) if mark is not None else horizon - window
+            if expiring:
+                for code, learner_id in await self.coupons.expiring(course_id, start, horizon + _MS):
+                    targets.append(Target(learner_id, f"coupon-{code}", code))
             else:
                 field = "last_ts" if step.trigger == "inactive" else "offer_click_ts"
-                learners = await self.activity.course_learners(course_id)
-                totals = await self.state.totals(course_id, learners, [field])
-                for learner_id, fields in totals.items():
-                    if field not in fields:
-                        continue
-                    moment = int(fields[field])
-                    due = datetime.fromtimestamp(moment / 1000, now.tzinfo) + step.offset
-                    if due <= now < due + window:
-                        tag = "idle" if step.trigger == "inactive" else "click"
-                        targets.append(Target(learner_id, f"{tag}-{moment}"))
+                tag = "idle" if step.trigger == "inactive" else "click"
+                moments = await self.state.moments_between(course_id, field, start, horizon + _MS)
+                targets += [Target(lid, f"{tag}-{ms}") for lid, ms in sorted(moments.items())]
             if targets:
                 session = await self.runner.context_session(course_id)
                 outcome = await self.runner.run_targets(campaign.id, step, session, targets)
                 enqueued[f"{campaign.id}/{step.id}"] += outcome.enqueued
+            await self.state.set_sweep_mark(campaign.id, step.id, horizon + _MS)
         return enqueued

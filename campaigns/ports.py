@@ -6,8 +6,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from bot.domain import Coupon
-
 
 class CampaignState(Protocol):
     async def swap_segments(self, course_id: str, segments: Mapping[str, str]) -> dict[str, str]: ...
@@ -15,6 +13,14 @@ class CampaignState(Protocol):
     async def totals(
         self, course_id: str, learner_ids: Sequence[str], fields: Sequence[str]
     ) -> dict[str, dict[str, str]]: ...
+
+    async def moments_between(
+        self, course_id: str, field: str, start: datetime, end: datetime
+    ) -> dict[str, int]: ...
+
+    async def sweep_mark(self, campaign_id: str, step_id: str) -> datetime | None: ...
+
+    async def set_sweep_mark(self, campaign_id: str, step_id: str, at: datetime) -> None: ...
 
     async def class_counters(
         self, course_id: str, class_id: str, learner_ids: Sequence[str]
@@ -26,4 +32,4 @@ class CampaignState(Protocol):
 
 
 class ExpiringCoupons(Protocol):
-    async def expiring(self, course_id: str, start: datetime, end: datetime) -> list[Coupon]: ...
+    async def expiring(self, course_id: str, start: datetime, end: datetime) -> list[tuple[str, str]]: ...

@@ -22,6 +22,7 @@ from bot.domain import (
     Button,
     ClassSession,
     ClassState,
+    CouponStatus,
     Learner,
     LearnerScore,
     OutboundMessage,
@@ -47,6 +48,10 @@ class Target:
     learner_id: str
     occurrence: str
     coupon: str = ""  # a coupon the message is about (coupon_expiring), instead of issuing one
+
+
+class CouponGone(Exception):
+    """The coupon a message is about was redeemed, revoked or has expired meanwhile."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +173,13 @@ class StepRunner:
         """The step for these learners (each with their occurrence); messages wait until `due` if later."""
         course_id = session.course_id
         course = self.config.courses[course_id]
+        keyed_all = {message_key(campaign_id, step.id, t.occurrence, t.learner_id): t for t in targets}
+        # A learner decided about by an earlier run of this occurrence (a sweep sees the same learner
+        # again within its window; a job may fire twice) is neither sent to nor counted again.
+        fresh = await self.outbox.undecided(list(keyed_all))
+        targets = [t for k, t in keyed_all.items() if k in fresh]
+        if not targets:
+            return StepOutcome()
         scores = await self.scores.for_class(course_id, session.id) if session.id else {}
         buyers = await self.activity.buyers(course_id)
         enrolments = {c: set(await self.activity.course_learners(c)) for c in courses_named(step.audience)}
@@ -224,6 +236,9 @@ class StepRunner:
                 except HoldsLiveCoupon:
                     skipped[("holds a live coupon", variant)] += 1
                     continue
+                except CouponGone:
+                    skipped[("coupon already used or revoked", variant)] += 1
+                    continue
                 batch.append(message)
                 chosen = step.variant(variant)
                 delay = chosen.delay if chosen is not None else timedelta(0)
@@ -233,6 +248,11 @@ class StepRunner:
             if arms:
                 await self.state.assign(campaign_id, step.id, arms, now)
             enqueued += await self.outbox.enqueue(batch, now, due_at)
+            # Marked after the enqueue: a crash in between re-evaluates these learners (the enqueue is
+            # idempotent) rather than losing their messages.
+            await self.outbox.mark_decided(
+                [message_key(campaign_id, step.id, t.occurrence, t.learner_id) for t in chunk]
+            )
         for (reason, variant), count in skipped.items():
             await self.outbox.record_skip(campaign_id, step.id, reason, count, variant)
         return StepOutcome(enqueued=enqueued, skipped=Counter({r: n for (r, _), n in skipped.items()}))
@@ -282,8 +302,12 @@ class StepRunner:
     ) -> OutboundMessage:
         chosen = step.variant(variant)
         pool = chosen.coupon if chosen is not None and chosen.coupon else step.coupon
-        coupon = await self.coupons.get(target.coupon) if target.coupon else None
-        if coupon is None and pool and pool != "none":
+        coupon = None
+        if target.coupon:
+            coupon = await self.coupons.get(target.coupon)
+            if coupon is None or coupon.status_at(self.clock.now()) is not CouponStatus.ISSUED:
+                raise CouponGone(target.coupon)
+        elif pool and pool != "none":
             coupon = await issue_coupon(
                 self.coupons,
                 pool,

@@ -18,6 +18,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.clock import SystemClock
+from bot.ports import Clock
 from campaigns import jobs
 from campaigns.planner import PlannedStep
 
@@ -27,9 +29,14 @@ Mode = Literal["live", "manual"]
 
 
 class CampaignScheduler:
-    def __init__(self, jobstore: BaseJobStore, runtime: str, mode: Mode = "live") -> None:
+    def __init__(
+        self, jobstore: BaseJobStore, runtime: str, mode: Mode = "live", clock: Clock | None = None
+    ) -> None:
         self.mode = mode
         self._runtime = runtime
+        # Recurring and sweep jobs take their first run time from this clock, not APScheduler's wall
+        # clock, so that simulated time (manual mode) reaches them.
+        self._clock = clock or SystemClock()
         self._scheduler = AsyncIOScheduler(
             jobstores={"default": jobstore},
             timezone=UTC,
@@ -71,6 +78,7 @@ class CampaignScheduler:
             jobs.RUN_RECURRING,
             trigger=trigger,
             id=job_id,
+            next_run_time=trigger.get_next_fire_time(None, self._clock.now()),
             replace_existing=True,
             misfire_grace_time=3600,
             kwargs={"runtime": self._runtime, "campaign_id": campaign_id, "step_id": step_id},
@@ -84,13 +92,15 @@ class CampaignScheduler:
             if job is not None:
                 job.remove()
             return
-        trigger = IntervalTrigger(seconds=int(every.total_seconds()), timezone=UTC)
-        if job is not None and str(job.trigger) == str(trigger):
+        now = self._clock.now()
+        trigger = IntervalTrigger(seconds=int(every.total_seconds()), start_date=now, timezone=UTC)
+        if job is not None and job.trigger.interval == trigger.interval:
             return
         self._scheduler.add_job(
             jobs.SWEEP,
             trigger=trigger,
             id=job_id,
+            next_run_time=now + every,
             replace_existing=True,
             misfire_grace_time=max(int(every.total_seconds()), 1),
             kwargs={"runtime": self._runtime},

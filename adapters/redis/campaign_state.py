@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -51,6 +51,26 @@ class RedisCampaignState:
             lid: {f: v for f, v in zip(fields, row, strict=True) if v}
             for lid, row in zip(learner_ids, rows, strict=True)
         }
+
+    async def moments_between(
+        self, course_id: str, field: str, start: datetime, end: datetime
+    ) -> dict[str, int]:
+        """Learners whose latest `field` (last_ts, offer_click_ts) lies in [start, end), with its ms."""
+        rows = cast(
+            list[tuple[str, float]],
+            await self._client.zrangebyscore(
+                f"{self._keys.course(course_id)}by:{field}", int(_ms(start)), f"({_ms(end)}", withscores=True
+            ),
+        )
+        return {learner: int(score) for learner, score in rows}
+
+    async def sweep_mark(self, campaign_id: str, step_id: str) -> datetime | None:
+        """Up to when a sweep step has looked (its moments before this were all handled)."""
+        raw = opt_str(await self._client.get(f"{self._keys.outbox()}sweep-mark:{campaign_id}:{step_id}"))
+        return _at(raw) if raw else None
+
+    async def set_sweep_mark(self, campaign_id: str, step_id: str, at: datetime) -> None:
+        await self._client.set(f"{self._keys.outbox()}sweep-mark:{campaign_id}:{step_id}", _ms(at))
 
     async def class_counters(
         self, course_id: str, class_id: str, learner_ids: Sequence[str]

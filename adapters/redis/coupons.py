@@ -150,13 +150,15 @@ class RedisCoupons:
             out[(campaign, step, variant, what)] = int(count)
         return out
 
-    async def expiring(self, course_id: str, start: datetime, end: datetime) -> list[Coupon]:
-        """Coupons of the course that expire in [start, end) and are still issued."""
-        codes = await self._client.zrangebyscore(
+    async def expiring(self, course_id: str, start: datetime, end: datetime) -> list[tuple[str, str]]:
+        """(code, learner) of the course's coupons that expire in [start, end), whatever their status."""
+        members = await self._client.zrangebyscore(
             f"{self._keys.coupons()}expiry:{course_id}", int(_ms(start)), f"({_ms(end)}"
         )
-        coupons = await self._many(sorted(str_set(set(codes))))
-        return [c for c in coupons if c.status is CouponStatus.ISSUED]
+        return [(code, learner) for code, _, learner in (str(m).partition("|") for m in members)]
+
+    async def get_many(self, codes: list[str]) -> list[Coupon]:
+        return await self._many(codes)
 
     async def codes(self, pool: str, learner_id: str = "") -> list[str]:
         members = str_set(await self._client.smembers(f"{self._keys.coupons()}pool:{pool}"))

@@ -210,6 +210,25 @@ class RedisOutbox:
             pipe.hincrby(f"{self._p}vstats", f"{campaign_id}|{step_id}|{variant}|skipped: {reason}", count)
             await pipe.execute()
 
+    async def undecided(self, keys: Sequence[str]) -> set[str]:
+        """The keys no earlier run of their step has decided about (sent, skipped or held out)."""
+        if not keys:
+            return set()
+        async with self._client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.exists(f"{self._p}decided:{key}")
+            seen = await pipe.execute()
+        return {key for key, found in zip(keys, seen, strict=True) if not found}
+
+    async def mark_decided(self, keys: Sequence[str], ttl_s: int = 90 * 86400) -> None:
+        """Remember that these keys were decided, so a later run neither re-sends nor re-counts them."""
+        if not keys:
+            return
+        async with self._client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.set(f"{self._p}decided:{key}", "1", ex=ttl_s)
+            await pipe.execute()
+
     async def variant_stats(self) -> dict[tuple[str, str, str, str], int]:
         """Counts per (campaign, step, variant, outcome), outcomes with their reasons."""
         raw = str_map(await self._client.hgetall(f"{self._p}vstats"))

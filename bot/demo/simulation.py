@@ -219,6 +219,7 @@ async def run_demo(options: DemoOptions, progress: Progress | None = None) -> De
     app = await build_app(config, clock=clock, messengers=messengers, scheduler_mode="manual")
     try:
         await _clear_demo_keys(app)
+        app.engine.sync_jobs()  # the cron and sweep jobs went with the old keys
         sims = draw_learners(options.learners, options.seed, course.class_minutes)
         story = _Story(app, clock, sims, course_id, options.seed)
         report("learners join the course", 0.02)

@@ -25,7 +25,7 @@ redis.call('HSET', code_key, unpack(fields))
 redis.call('HSET', code_key, 'source', ARGV[6], 'uses', 0)
 redis.call('SADD', p .. 'learner:' .. ARGV[3], ARGV[2])
 redis.call('SADD', p .. 'pool:' .. ARGV[5], ARGV[2])
-redis.call('ZADD', p .. 'expiry:' .. ARGV[4], ARGV[9], ARGV[2])
+redis.call('ZADD', p .. 'expiry:' .. ARGV[4], ARGV[9], ARGV[2] .. '|' .. ARGV[3])
 redis.call('SET', live_key, ARGV[2])
 redis.call('HINCRBY', p .. 'stats:' .. ARGV[4], 'issued', 1)
 if ARGV[6] ~= '' then redis.call('HINCRBY', p .. 'source-stats', ARGV[6] .. '|issued', 1) end

@@ -37,6 +37,7 @@ for i = 3, #ARGV, 9 do
       local field = kind .. '_ts'
       if tonumber(ts) > tonumber(redis.call('HGET', totals, field) or '0') then
         redis.call('HSET', totals, field, ts)
+        redis.call('ZADD', p .. 'by:' .. field, ts, learner)
       end
     end
     -- Events arrive out of order: keep the earliest first sighting and the latest last one.
@@ -45,6 +46,8 @@ for i = 3, #ARGV, 9 do
     local last = tonumber(redis.call('HGET', totals, 'last_ts') or '0')
     if tsn > last then
       redis.call('HSET', totals, 'last_ts', ts, 'last_platform', platform)
+      -- Indexed by time, so that the campaign sweep finds learners gone quiet without scanning them all.
+      redis.call('ZADD', p .. 'by:last_ts', ts, learner)
     end
     if per_class then
       local first = tonumber(redis.call('HGET', per_class, 'first_ts') or '0')
