@@ -114,3 +114,23 @@ class RedisLearners:
                     return
                 except aioredis.WatchError:
                     continue
+
+    async def restore(self, learner: Learner) -> None:
+        """Write a learner as recorded elsewhere (a replay): identities, profile and flags, as they were."""
+        profile = self._keys.learner(learner.id)
+        async with self._client.pipeline(transaction=True) as pipe:
+            for identity in learner.identities:
+                pipe.hset(self._keys.identities(), identity.key, learner.id)
+            pipe.hset(
+                profile,
+                mapping={
+                    "identities": " ".join(i.key for i in learner.identities),
+                    "name": learner.name,
+                    "language": learner.language,
+                    "timezone": learner.timezone,
+                    "opted_out": "1" if learner.opted_out else "0",
+                    "reachable": " ".join(sorted(p.value for p in learner.reachable)),
+                    "unreachable": " ".join(sorted(p.value for p in learner.unreachable)),
+                },
+            )
+            await pipe.execute()

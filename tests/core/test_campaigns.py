@@ -114,8 +114,9 @@ async def test_the_whole_loop_reminds_goes_live_scores_and_follows_up(
     await advance(app, clock, CLASS_AT + timedelta(hours=14))  # 08:00 in London
     assert steps_to(tg, "2") == ["remind-24h", "remind-1h", "we-are-live", "warm-offer"]
     assert steps_to(tg, "3") == ["remind-24h", "remind-1h", "we-are-live", "no-show-replay"]
-    assert steps_to(tg, "-1001234567890") == ["remind-10m"]  # the group step goes to the course chat
-    assert steps_to(messengers[Platform.DISCORD], "112233445566778899") == ["remind-10m"]
+    # The group steps go to the course chats: Monday's 10:00 note (recurring), the 10-minute reminder.
+    assert steps_to(tg, "-1001234567890") == ["weekly-note", "remind-10m"]
+    assert steps_to(messengers[Platform.DISCORD], "112233445566778899") == ["weekly-note", "remind-10m"]
     [offer] = [s for s in tg.to_chat("1") if s.message.step_id == "hot-offer"]
     [coupon] = await app.store.coupons.for_learner(hot)
     assert offer.message.coupon_code == coupon.code
