@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
 
 from adapters.redis import RedisStore
@@ -43,47 +43,63 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 
 
-def report_table(rows: list[ArmRow], currency: str = "") -> Table:
-    table = Table(title="Campaigns report (per step and variant)", title_justify="left")
-    for col, justify in (
-        ("step", "left"),
-        ("variant", "left"),
-        ("assigned", "right"),
-        ("sent", "right"),
-        ("delivered", "right"),
-        ("clicked", "right"),
-        ("redeemed", "right"),
-        ("revenue", "right"),
-        ("conversion", "right"),
-        ("uplift vs holdout [95% CI]", "right"),
-        ("held back / dropped (why)", "left"),
+def report_table(rows: list[ArmRow], currency: str = "") -> Group:
+    """Two tables: what each step and arm did, and what guards and rules kept from learners, and why."""
+    table = Table(title="Campaigns report (per step and arm)", title_justify="left")
+    for col in (
+        "step",
+        "arm",
+        "n",
+        "sent",
+        "deliv.",
+        "clicked",
+        "redeemed",
+        f"revenue {currency}".strip(),
+        "conv.",
+        "uplift vs holdout [95% CI]",
     ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        table.add_column(col, justify="left" if col in ("step", "arm") else "right")
     for row in rows:
-        uplift = "—"
+        uplift = ""
         if row.uplift is not None and row.interval is not None:
             low, high = row.interval
             uplift = f"{row.uplift:+.1%} [{low:+.1%}, {high:+.1%}]"
         table.add_row(
-            f"{row.campaign}/{row.step}",
+            row.step,
             row.variant or "—",
-            str(row.assigned) if row.assigned else "—",
+            str(row.assigned) if row.assigned else "",
             str(row.sent),
             str(row.delivered),
-            str(row.clicked) if row.assigned else "—",
+            str(row.clicked) if row.assigned else "",
             str(row.redeemed),
-            f"{row.revenue:,.2f} {currency}".strip(),
-            _percent(row.conversion),
+            f"{row.revenue:,.0f}",
+            _percent(row.conversion) if row.assigned else "",
             uplift,
-            ", ".join(f"{outcome} {n}" for outcome, n in row.not_sent) or "—",
         )
     table.caption = (
-        "Conversion: bought within the attribution window after assignment, of everyone assigned; "
-        "uplift: minus the holdout's conversion; interval: Newcombe hybrid score (Wilson-based). "
-        "Revenue: orders attributed by coupon, else last touch within the window."
+        "n: learners assigned to the arm. conv.: bought within the attribution window after assignment, "
+        "of all n (reached or not). Uplift: minus the holdout's; 95% Newcombe hybrid score interval. "
+        "Revenue: orders attributed by their coupon, else to the last message within the window."
     )
-    return table
+    kept = Table(title="Held back, dropped or skipped, and why", title_justify="left")
+    for col in ("step", "arm", "what and why", "count"):
+        kept.add_column(col, justify="right" if col == "count" else "left")
+    for row in rows:
+        for outcome, count in row.not_sent:
+            kept.add_row(row.step, row.variant or "—", outcome, str(count))
+    return Group(table, kept)
+
+
+REPORT_WIDTH = 120  # the table is wide; printed this wide even on a narrower terminal, never squeezed
 
 
 def render_report(rows: list[ArmRow], console: Console, currency: str = "") -> None:
+    if console.width < REPORT_WIDTH:
+        console = Console(
+            file=console.file,
+            width=REPORT_WIDTH,
+            force_terminal=console.is_terminal,
+            no_color=console.no_color,
+            highlight=False,
+        )
     console.print(report_table(rows, currency))

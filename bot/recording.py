@@ -7,7 +7,7 @@ it. Each line is one JSON object with a "type": "learner", "class" or "interacti
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,7 +88,7 @@ def interaction_line(event: Interaction) -> dict[str, Any]:
     }
 
 
-def _parse(data: dict[str, Any], recording: Recording) -> None:
+def parse_line(data: dict[str, Any], recording: Recording) -> None:
     kind = data.get("type")
     if kind == "learner":
         learner = Learner(
@@ -149,7 +149,7 @@ def read_recording(path: Path) -> Recording:
             data = json.loads(line)
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
-            _parse(data, recording)
+            parse_line(data, recording)
         except (ValueError, KeyError, TypeError, AssertionError) as exc:
             what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
             raise RecordingError(f"{path}:{number}: {what}") from None
@@ -165,7 +165,7 @@ def write_lines(lines: Iterable[dict[str, Any]], path: Path) -> int:
     return count
 
 
-async def _events(store: RedisStore, course_id: str) -> Iterator[Interaction]:
+async def _events(store: RedisStore, course_id: str) -> list[Interaction]:
     entries = cast(list[tuple[str, dict[str, str]]], await store.client.xrange(store.keys.events(course_id)))
     out = []
     for _, raw in entries:
@@ -183,7 +183,7 @@ async def _events(store: RedisStore, course_id: str) -> Iterator[Interaction]:
                 payload=json.loads(fields.get("d") or "{}"),
             )
         )
-    return iter(sorted(out, key=lambda e: e.at))
+    return sorted(out, key=lambda e: e.at)
 
 
 async def export_recording(store: RedisStore, courses: list[str]) -> list[dict[str, Any]]:
