@@ -26,6 +26,7 @@ from campaigns.planner import PlannedStep
 log = logging.getLogger(__name__)
 
 Mode = Literal["live", "manual"]
+SWEEP_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class CampaignScheduler:
@@ -92,15 +93,16 @@ class CampaignScheduler:
             if job is not None:
                 job.remove()
             return
-        now = self._clock.now()
-        trigger = IntervalTrigger(seconds=int(every.total_seconds()), start_date=now, timezone=UTC)
+        # Aligned to whole multiples of the period since a fixed epoch (an hourly sweep runs at xx:00), so
+        # every process and every replay sweeps at the same moments.
+        trigger = IntervalTrigger(seconds=int(every.total_seconds()), start_date=SWEEP_EPOCH, timezone=UTC)
         if job is not None and job.trigger.interval == trigger.interval:
             return
         self._scheduler.add_job(
             jobs.SWEEP,
             trigger=trigger,
             id=job_id,
-            next_run_time=now + every,
+            next_run_time=trigger.get_next_fire_time(None, self._clock.now()),
             replace_existing=True,
             misfire_grace_time=max(int(every.total_seconds()), 1),
             kwargs={"runtime": self._runtime},

@@ -105,9 +105,9 @@ def config_with(steps: list[dict[str, Any]], guards: dict[str, Any]) -> Config:
 
 async def story(
     app: App, clock: ManualClock, people: list[dict[str, Any]]
-) -> tuple[list[str], dict[str, datetime]]:
+) -> tuple[list[str], dict[str, int]]:
     ids: list[str] = []
-    opted_out_at: dict[str, datetime] = {}
+    opted_out_at: dict[str, int] = {}
     for n, person in enumerate(people):
         who = Identity(person["platform"], str(1000 + n))
         await app.learner.start(who, f"start-{n}", course_id="python101")
