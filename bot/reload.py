@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from bot.app import App
 from bot.config import Config, StepConfig
 from bot.config.campaigns import CLASS_TRIGGERS
+from campaigns.fallback import dispatcher_fallback
 from campaigns.planner import class_job_id, plan_step
 
 log = logging.getLogger(__name__)
@@ -111,3 +112,4 @@ def _swap(app: App, new: Config) -> None:
         part.config = new
     if app.dispatcher.guards is not None:
         app.dispatcher.guards.config = new
+    app.dispatcher.fallback = dispatcher_fallback(new, app.store.learners)
