@@ -94,6 +94,8 @@ class ClassPulseBot(commands.Bot):
         }
         if settings.application_id:  # else discord.py takes the application of the token at login
             options["application_id"] = settings.application_id
+        # ClassPulse reads voice states but never joins a voice channel: no audio libraries to warn about.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(commands.when_mentioned, intents=intents_for(settings), **options)
         self.parts = parts
         self.routes = DiscordRoutes.from_config(parts.config.courses)

@@ -57,12 +57,14 @@ class DiscordService:
         environ: Mapping[str, str] | None = None,
         sleep: Sleep = asyncio.sleep,
         ready_timeout: float = 60.0,
+        guild_ready_timeout: float = 2.0,
     ) -> None:
         self.app = app
         self.settings = app.config.discord
         self._environ = os.environ if environ is None else environ
         self._sleep = sleep
         self._ready_timeout = ready_timeout
+        self._guild_ready_timeout = guild_ready_timeout  # how long discord.py waits for more servers at start
         self.bot: ClassPulseBot | None = None
         self._connection: asyncio.Task[None] | None = None
         self._saved = (discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
@@ -84,7 +86,8 @@ class DiscordService:
     async def _start(self, token: str) -> None:
         var = self.settings.token_env
         discord.http.Route.BASE = self.settings.api_base
-        self.bot = bot = ClassPulseBot(BotParts.from_app(self.app, sleep=self._sleep))
+        parts = BotParts.from_app(self.app, sleep=self._sleep)
+        self.bot = bot = ClassPulseBot(parts, guild_ready_timeout=self._guild_ready_timeout)
         try:
             await bot.login(token)
             _, gateway, _ = await bot.http.get_bot_gateway()

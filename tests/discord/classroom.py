@@ -30,7 +30,7 @@ from tests.emulators.discord_gateway import Channel, GatewayFeed, Person
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 
 
-def classroom_config(scene: Scene, **discord: Any) -> Config:
+def classroom_toml(scene: Scene, **discord: Any) -> dict[str, Any]:
     """The example configuration (campaigns, coupons) with the scene's server, channels and teachers."""
     raw = tomllib.loads(EXAMPLE.read_text())
     course = raw["courses"][COURSE]
@@ -42,7 +42,13 @@ def classroom_config(scene: Scene, **discord: Any) -> Config:
         "teacher_roles": [next(iter(scene.server.roles))],
     }
     raw["discord"] |= {"guilds": [scene.server.id], **discord}
-    return parse_config(raw, "classroom.toml", environ={"CLASSPULSE_DISCORD_TOKEN": "x"})
+    return raw
+
+
+def classroom_config(scene: Scene, **discord: Any) -> Config:
+    return parse_config(
+        classroom_toml(scene, **discord), "classroom.toml", environ={"CLASSPULSE_DISCORD_TOKEN": "x"}
+    )
 
 
 class SimulatedSleep:

@@ -28,6 +28,7 @@ the next N calls (optionally to one route or one channel) answer 429, 403/50007,
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
@@ -64,7 +65,10 @@ DEFAULT_ROUTE_LIMITS: Mapping[str, tuple[int, float]] = {
     "webhook": (5, 2.0),
 }
 _NAME = re.compile(r"^[-_\w]{1,32}$")
-_NONCE_WINDOW = 300.0  # seconds during which an enforced nonce returns the first message
+_NONCE_WINDOW = 300.0
+WAIT = (
+    60.0  # seconds `until` waits at most  # seconds during which an enforced nonce returns the first message
+)
 
 
 class ApiError(Exception):
@@ -253,6 +257,7 @@ class DiscordEmulator:
         self.requests: list[RequestRecord] = []
         self.nonce_hits = 0
 
+        self._changed = asyncio.Condition()  # notified after every request
         self.app = web.Application()
         self._routes()
         self.gateway = GatewaySocket(self)
@@ -320,6 +325,12 @@ class DiscordEmulator:
         self.interactions[interaction_id] = issued
         self._by_token[token] = issued
         return issued
+
+    async def until(self, check: Callable[[], bool]) -> None:
+        """Wait (60 s at most) until `check()` holds, checking after each request: for what a bot running
+        elsewhere (another task, another process) does meanwhile."""
+        async with asyncio.timeout(WAIT), self._changed:
+            await self._changed.wait_for(check)
 
     def messages(self, channel_id: int) -> list[RecordedMessage]:
         return list(self._messages.get(channel_id, []))
@@ -395,6 +406,8 @@ class DiscordEmulator:
         async def serve(request: web.Request) -> web.StreamResponse:
             response = await self._serve(request, route, handler)
             self._record(request, route, response)
+            async with self._changed:
+                self._changed.notify_all()
             return response
 
         self.app.router.add_route(method, API_PREFIX + path, serve)

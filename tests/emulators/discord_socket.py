@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 GATEWAY_PATH = "/gateway"
 HEARTBEAT_INTERVAL_MS = 41_250
-WAIT = 10.0
+WAIT = 60.0  # seconds `wait_for` waits at most (a process may still be starting)
 DISPATCH, HEARTBEAT, IDENTIFY, RESUME, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 0, 1, 2, 6, 9, 10, 11
 PRIVILEGED = {"members": 1 << 1, "presences": 1 << 8, "message_content": 1 << 15}
 
@@ -56,7 +56,7 @@ class GatewaySocket:
         return [s for s in self.sessions if s.identified and s.closed_with is None and not s.socket.closed]
 
     async def wait_for(self, predicate: Callable[[GatewaySocket], bool]) -> None:
-        """Wait (10 s at most) until `predicate(self)` holds: a session identified, closed, ..."""
+        """Wait (60 s at most) until `predicate(self)` holds: a session identified, closed, ..."""
         async with asyncio.timeout(WAIT), self.session_changed:
             await self.session_changed.wait_for(lambda: predicate(self))
 
@@ -122,8 +122,25 @@ class GatewaySocket:
             "presences": [],
         }
         await self._dispatch(session, "READY", ready)
+        me: dict[str, Any] = {
+            "user": user,
+            "roles": [],
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "nick": None,
+            "avatar": None,
+            "premium_since": None,
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "pending": False,
+            "communication_disabled_until": None,
+        }
         for guild in self.guilds:
-            await self._dispatch(session, "GUILD_CREATE", guild)
+            # The bot is a member of every server it is in, and counted in it.
+            members = [*guild["members"], me]
+            await self._dispatch(
+                session, "GUILD_CREATE", {**guild, "members": members, "member_count": len(members)}
+            )
         await self._changed(lambda: setattr(session, "identified", True))
 
     async def _dispatch(self, session: Session, event: str, data: dict[str, Any]) -> None:
