@@ -181,7 +181,7 @@ async def test_classpulse_run_serves_discord_until_sigterm_and_exits_cleanly(
     tmp_path: Path, discord_api: DiscordEmulator, scene: Scene, redis_url: str
 ) -> None:
     process = await classpulse_run(config_file(tmp_path, scene, redis_url), discord_api.token)
-    press = scene.server.slash_command(discord_api.application_id, scene.general, scene.ada, "stop")
+    stop: dict[str, Any] = {}
     try:
         connected = asyncio.create_task(discord_api.gateway.wait_for(lambda gateway: bool(gateway.live)))
         ended = asyncio.create_task(process.wait())
@@ -190,8 +190,10 @@ async def test_classpulse_run_serves_discord_until_sigterm_and_exits_cleanly(
         if not connected.done():
             connected.cancel()  # the process ended before it connected; the asserts below say why
         elif connected.exception() is None:
-            await discord_api.gateway.push("INTERACTION_CREATE", press)
-            await discord_api.until(lambda: answered(discord_api.interactions[int(press["id"])], discord_api))
+            # Made now: Discord gives a bot 3 seconds from an interaction's creation to acknowledge it.
+            stop = scene.server.slash_command(discord_api.application_id, scene.general, scene.ada, "stop")
+            await discord_api.gateway.push("INTERACTION_CREATE", stop)
+            await discord_api.until(lambda: answered(discord_api.interactions[int(stop["id"])], discord_api))
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
@@ -204,7 +206,7 @@ async def test_classpulse_run_serves_discord_until_sigterm_and_exits_cleanly(
     assert discord_api.token not in output
     assert "discord started" in output
     assert "WARNING" not in output, output
-    issued = discord_api.interactions[int(press["id"])]
+    issued = discord_api.interactions[int(stop["id"])]
     assert discord_api.message(issued.original_id or 0).content.startswith("Done: no more offers")
     assert discord_api.gateway.live == []
 

@@ -126,6 +126,18 @@ async def test_ending_the_class_answers_privately_and_a_second_end_is_refused(ro
     assert len(room.posts()) == 1  # the announcement; nothing about the end is posted for learners
 
 
+async def test_ending_the_class_first_credits_learners_still_in_the_stage(room: Classroom) -> None:
+    scene = room.scene
+    await go_live(room)
+    await room.feed.dispatch("VOICE_STATE_UPDATE", scene.server.voice_state(scene.ada, scene.stage, "v1"))
+    room.clock.advance(timedelta(minutes=30))  # no periodic flush ran meanwhile
+
+    await room.command(scene.teacher, "class end")
+
+    scores = await room.app.store.scores.for_class(COURSE, "c1")
+    assert scores[learner(scene.ada.id)].reasons[0] == "watched 30 of 30 min"
+
+
 async def test_a_command_the_gateway_delivers_twice_runs_once(room: Classroom) -> None:
     payload = room.slash(room.scene.teacher, "class live", {"url": STREAM})
 
