@@ -57,7 +57,8 @@ class DiscordConfig(_Section):
     token_env: str = Field(default="CLASSPULSE_DISCORD_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     # 0: take the application id from the token at login (it is the bot user's application).
     application_id: Snowflake = 0
-    # Servers whose slash commands are synced at start (immediate); global_sync registers them everywhere.
+    # Servers whose slash commands are synced at start (immediate); global_sync registers them everywhere
+    # instead (and removes the listed servers' own copies, so that none shows twice).
     guilds: Snowflakes = []
     global_sync: bool = False
     # Privileged intents, to be switched on in the Developer Portal too (Bot > Privileged Gateway Intents).
