@@ -10,12 +10,15 @@ that no command shows twice).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import discord
 from discord.ext import commands
 
+from adapters.discord.answering import SOMETHING_WENT_WRONG
 from adapters.discord.buttons import DYNAMIC_BUTTONS, Presses
 from adapters.discord.countdown import OfferCountdowns, Sleep
 from adapters.discord.learner_commands import LearnerCog
@@ -30,6 +33,8 @@ from bot.ports import Classes, Clock, Intake, Learners
 from bot.usecases.learner import LearnerCommands
 from bot.usecases.linking import Linking
 from bot.usecases.teacher import TeacherCommands
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +111,7 @@ class ClassPulseBot(commands.Bot):
     async def setup_hook(self) -> None:
         parts, settings = self.parts, self.parts.config.discord
         self.add_dynamic_items(*DYNAMIC_BUTTONS)
+        self.tree.error(self.command_failed)
         inbound = InboundCog(
             self,
             routes=self.routes,
@@ -129,6 +135,21 @@ class ClassPulseBot(commands.Bot):
         )
         await self.add_cog(LearnerCog(learner=parts.learner, linking=parts.linking, routes=self.routes))
         await self.sync_commands()
+
+    async def command_failed(
+        self, interaction: discord.Interaction, error: discord.app_commands.AppCommandError
+    ) -> None:
+        """A command that failed outside the use case (Discord refused a step): logged, and never silent."""
+        log.error(
+            "slash command /%s failed",
+            interaction.command.qualified_name if interaction.command else "?",
+            exc_info=error,
+        )
+        with contextlib.suppress(discord.HTTPException):
+            if interaction.response.is_done():
+                await interaction.followup.send(SOMETHING_WENT_WRONG, ephemeral=True)
+            else:
+                await interaction.response.send_message(SOMETHING_WENT_WRONG, ephemeral=True)
 
     async def sync_commands(self) -> None:
         settings = self.parts.config.discord

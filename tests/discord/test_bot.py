@@ -4,12 +4,14 @@ where the config says, and every interaction acknowledged before the core is ask
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from adapters.discord.answering import SOMETHING_WENT_WRONG
 from adapters.discord.bot import intents_for
 from adapters.discord.buttons import ClaimButton, JoinButton, StartButton
 from adapters.discord.learner_commands import LearnerCog
@@ -118,3 +120,17 @@ async def test_a_command_slower_than_discords_deadline_is_answered_because_it_is
 
     assert [(c.type, c.status) for c in issued.callbacks] == [(5, 200)]
     assert room.answer(issued).content.startswith("📊")
+
+
+async def test_a_command_that_fails_outside_the_use_case_is_logged_and_still_answered(
+    room: Classroom, discord_api: DiscordEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    discord_api.fail(400, 50035, "Invalid Form Body", route="callback")  # Discord refuses the deferral once
+
+    with caplog.at_level(logging.ERROR, logger="adapters.discord"):
+        issued = await room.command(room.scene.ada, "mycoupons")
+
+    [callback] = issued.callbacks
+    assert (callback.type, callback.ephemeral) == (4, True)
+    assert callback.data["content"] == SOMETHING_WENT_WRONG
+    assert "slash command /mycoupons failed" in caplog.text
