@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -24,19 +23,6 @@ from bot.usecases.rescore import Rescorer
 from tests.discord.classroom import Classroom, classroom
 from tests.discord.scene import Scene
 from tests.emulators.discord_api import DiscordEmulator
-
-
-@pytest.fixture
-def scene() -> Scene:
-    return Scene.build()
-
-
-@pytest.fixture
-async def room(
-    discord_api: DiscordEmulator, redis_url: str, clock: ManualClock, scene: Scene
-) -> AsyncIterator[Classroom]:
-    async with classroom(discord_api, redis_url, clock, scene) as running:
-        yield running
 
 
 def test_intents_are_what_classpulse_reads_and_the_privileged_ones_as_configured() -> None:

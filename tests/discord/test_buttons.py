@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-
-import pytest
 
 from adapters.discord.buttons import DMS_CLOSED, DMS_OPEN
 from bot import formatting
-from bot.clock import ManualClock
 from bot.domain import Identity, OutboundMessage, Platform
 from campaigns.fallback import group_mention
-from tests.discord.classroom import Classroom, classroom
-from tests.discord.scene import COURSE, Scene, learner
-from tests.emulators.discord_api import DiscordEmulator, RecordedMessage
+from tests.discord.classroom import Classroom
+from tests.discord.scene import COURSE, learner
+from tests.emulators.discord_api import RecordedMessage
 
 STREAM = "https://youtube.com/live/abc"
-
-
-@pytest.fixture
-def scene() -> Scene:
-    return Scene.build()
-
-
-@pytest.fixture
-async def room(
-    discord_api: DiscordEmulator, redis_url: str, clock: ManualClock, scene: Scene
-) -> AsyncIterator[Classroom]:
-    async with classroom(discord_api, redis_url, clock, scene) as running:
-        yield running
 
 
 async def announce(room: Classroom) -> RecordedMessage:

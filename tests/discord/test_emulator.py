@@ -17,7 +17,7 @@ import discord
 import pytest
 from discord import app_commands
 
-from tests.discord.conftest import intents
+from tests.discord.scene import intents
 from tests.emulators.discord_api import EPHEMERAL, DiscordEmulator
 from tests.emulators.discord_gateway import GatewayFeed, Server
 from tests.emulators.snowflakes import snowflake

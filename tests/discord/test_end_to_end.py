@@ -3,7 +3,6 @@ core on a real Redis, campaigns and the dispatcher on a manual clock."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -17,19 +16,6 @@ from tests.discord.scene import COURSE, Scene, learner
 from tests.emulators.discord_api import DiscordEmulator
 
 STREAM = "https://youtube.com/live/abc"
-
-
-@pytest.fixture
-def scene() -> Scene:
-    return Scene.build()
-
-
-@pytest.fixture
-async def room(
-    discord_api: DiscordEmulator, redis_url: str, clock: ManualClock, scene: Scene
-) -> AsyncIterator[Classroom]:
-    async with classroom(discord_api, redis_url, clock, scene) as running:
-        yield running
 
 
 async def test_a_live_class_from_the_announcement_to_the_coupon_in_a_direct_message(room: Classroom) -> None:

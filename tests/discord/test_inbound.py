@@ -18,11 +18,6 @@ from tests.emulators.snowflakes import snowflake
 
 
 @pytest.fixture
-def scene() -> Scene:
-    return Scene.build()
-
-
-@pytest.fixture
 async def world(
     discord_api: DiscordEmulator, store: RedisStore, clock: ManualClock, scene: Scene
 ) -> AsyncIterator[Listening]:

@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from bot import formatting
-from bot.clock import ManualClock
 from bot.domain import Identity, Platform
-from tests.discord.classroom import Classroom, classroom
-from tests.discord.scene import Scene, learner
-from tests.emulators.discord_api import DiscordEmulator
-
-
-@pytest.fixture
-def scene() -> Scene:
-    return Scene.build()
-
-
-@pytest.fixture
-async def room(
-    discord_api: DiscordEmulator, redis_url: str, clock: ManualClock, scene: Scene
-) -> AsyncIterator[Classroom]:
-    async with classroom(discord_api, redis_url, clock, scene) as running:
-        yield running
+from tests.discord.classroom import Classroom
+from tests.discord.scene import learner
 
 
 async def test_stop_opts_out_at_once_and_resume_opts_back_in(room: Classroom) -> None:

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 from adapters.discord.messenger import DiscordMessenger
 from bot import formatting
 from bot.domain import Button, DeliveryStatus, OutboundMessage, Platform
-from tests.discord.conftest import intents
+from tests.discord.scene import intents
 from tests.emulators.discord_api import DiscordEmulator
 from tests.emulators.snowflakes import snowflake
 

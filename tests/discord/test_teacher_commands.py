@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from adapters.discord.countdown import seconds_to_next_update
-from bot.clock import ManualClock
 from bot.domain import ClassState
-from tests.discord.classroom import Classroom, classroom
-from tests.discord.scene import COURSE, Scene, learner
-from tests.emulators.discord_api import EPHEMERAL, DiscordEmulator, IssuedInteraction
+from tests.discord.classroom import Classroom
+from tests.discord.scene import COURSE, learner
+from tests.emulators.discord_api import EPHEMERAL, IssuedInteraction
 
 STREAM = "https://youtube.com/live/abc"
-
-
-@pytest.fixture
-def scene() -> Scene:
-    return Scene.build()
-
-
-@pytest.fixture
-async def room(
-    discord_api: DiscordEmulator, redis_url: str, clock: ManualClock, scene: Scene
-) -> AsyncIterator[Classroom]:
-    async with classroom(discord_api, redis_url, clock, scene) as running:
-        yield running
 
 
 def deferred_privately(issued: IssuedInteraction) -> bool:
