@@ -15,10 +15,12 @@ from bot.config import Config
 from bot.domain import Platform
 from bot.ports import Clock, LinkMaker, Messenger, Scorer
 from bot.usecases.learner import LearnerCommands
+from bot.usecases.linking import Linking
 from bot.usecases.purchases import Purchases
 from bot.usecases.rescore import Rescorer
 from bot.usecases.teacher import TeacherCommands
 from campaigns import jobs
+from campaigns.coupons import PoolIssuer
 from campaigns.dispatcher import Dispatcher
 from campaigns.engine import CampaignEngine
 from campaigns.fallback import dispatcher_fallback
@@ -42,6 +44,7 @@ class App:
     teacher: TeacherCommands
     learner: LearnerCommands
     purchases: Purchases
+    linking: Linking
     messengers: dict[Platform, Messenger] = field(default_factory=dict)
 
     async def close(self) -> None:
@@ -121,10 +124,28 @@ async def build_app(
     )
     rescorer = Rescorer(store.activity, scorer, store.scores, clock, listener=engine)
     teacher = TeacherCommands(
-        config, store.classes, store.activity, store.scores, store.learners, rescorer, engine, clock
+        config,
+        store.classes,
+        store.activity,
+        store.scores,
+        store.learners,
+        rescorer,
+        engine,
+        clock,
+        store.offers,
     )
+    issuer = PoolIssuer(config, store.coupons)
     learner = LearnerCommands(
-        config, store.learners, store.classes, store.activity, store.coupons, store.intake, links, clock
+        config,
+        store.learners,
+        store.classes,
+        store.activity,
+        store.coupons,
+        store.intake,
+        links,
+        clock,
+        store.offers,
+        issuer,
     )
     purchases = Purchases(
         store.coupons,
@@ -136,6 +157,7 @@ async def build_app(
         sources=store.coupons,
         attributions=store.orders,
     )
+    linking = Linking(config, store.learners, store.classes, store.activity, store.coupons)
     return App(
         config,
         clock,
@@ -149,6 +171,7 @@ async def build_app(
         teacher,
         learner,
         purchases,
+        linking,
         all_messengers,
     )
 

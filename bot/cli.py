@@ -96,6 +96,25 @@ def demo(
     out.print(f"[dim]Ten simulated days in {time.perf_counter() - started:.1f} s.[/dim]")
 
 
+@app.command()
+def run(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The TOML configuration file.")],
+) -> None:
+    """Run the bots, the scheduler and the dispatcher until SIGINT or SIGTERM."""
+    from bot.runtime import ServiceError
+    from bot.runtime import run as run_forever
+
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from None
+    logging.getLogger().setLevel(logging.INFO)
+    try:
+        asyncio.run(run_forever(loaded))
+    except (ServiceError, StoreUnavailable) as exc:
+        raise _fail(f"classpulse run: {exc}", 2) from None
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app()

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.domain import (
     ClassSession,
     Coupon,
     Delivery,
+    FlashOffer,
     Identity,
     Interaction,
     Learner,
@@ -71,6 +72,12 @@ class Learners(Protocol):
 
     async def mark_unreachable(self, learner_id: str, platform: Platform, reason: str) -> None: ...
 
+    async def merge(self, keep: str, absorb: str) -> None: ...
+
+    async def create_link_code(self, identity: Identity, code: str, ttl: timedelta) -> None: ...
+
+    async def take_link_code(self, code: str) -> Identity | None: ...
+
 
 class Classes(Protocol):
     async def save(self, session: ClassSession) -> None: ...
@@ -80,6 +87,8 @@ class Classes(Protocol):
     async def current(self, course_id: str) -> ClassSession | None: ...
 
     async def latest_ended(self, course_id: str) -> ClassSession | None: ...
+
+    async def ids(self, course_id: str) -> list[str]: ...
 
     async def new_id(self, course_id: str) -> str: ...
 
@@ -94,6 +103,8 @@ class Activity(Protocol):
     async def course_learners(self, course_id: str) -> list[str]: ...
 
     async def enroll(self, course_id: str, learner_id: str) -> None: ...
+
+    async def merge(self, course_id: str, keep: str, absorb: str, class_ids: list[str]) -> bool: ...
 
     async def buyers(self, course_id: str) -> set[str]: ...
 
@@ -118,6 +129,22 @@ class Orders(Protocol):
         ...
 
     async def for_course(self, course_id: str) -> list[Purchase]: ...
+
+
+class Offers(Protocol):
+    async def new_id(self, course_id: str) -> str: ...
+
+    async def save(self, offer: FlashOffer) -> None: ...
+
+    async def get(self, course_id: str, offer_id: str) -> FlashOffer | None: ...
+
+    async def running(self, course_id: str, now: datetime) -> FlashOffer | None: ...
+
+
+class CouponIssuer(Protocol):
+    async def issue(self, pool_id: str, course_id: str, learner_id: str, key: str, now: datetime) -> Coupon:
+        """The learner's coupon from `pool_id` for this idempotency key: issued now or earlier."""
+        ...
 
 
 class CodeTaken(Exception):
@@ -150,6 +177,8 @@ class Coupons(Protocol):
     ) -> Coupon: ...
 
     async def get(self, code: str) -> Coupon | None: ...
+
+    async def reassign(self, from_learner: str, to_learner: str) -> int: ...
 
     async def redeem(
         self,
@@ -221,6 +250,8 @@ class Outbox(Protocol):
     async def defer(self, envelope: Envelope, due: datetime, reason: str, now: datetime) -> None: ...
 
     async def promote_due(self, now: datetime, limit: int = 500) -> int: ...
+
+    async def seen(self, key: str) -> bool: ...
 
     async def record_skip(
         self, campaign_id: str, step_id: str, reason: str, count: int = 1, variant: str = ""

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from bot import formatting
 from bot.config import Config, CourseConfig
-from bot.domain import Button, Identity, OutboundMessage, Platform
+from bot.domain import Button, Identity, OutboundMessage, Platform, callbacks
 from bot.ports import Learners
 
 Fallback = Callable[[OutboundMessage], Awaitable[Sequence[OutboundMessage]]]
@@ -24,10 +24,6 @@ def course_chat(course: CourseConfig, platform: Platform) -> str | None:
     if platform is Platform.DISCORD and course.discord_channels:
         return str(course.discord_channels[0])
     return None
-
-
-def start_callback(course_id: str, class_id: str) -> str:
-    return f"start:{course_id}:{class_id}"
 
 
 def group_mention(
@@ -54,7 +50,9 @@ def group_mention(
         class_id=original.class_id,
         promotional=original.promotional,
         variant=original.variant,
-        buttons=(Button("Open my messages", callback=start_callback(original.course_id, original.class_id)),),
+        buttons=(
+            Button("Open my messages", callback=callbacks.start(original.course_id, original.class_id)),
+        ),
     )
 
 

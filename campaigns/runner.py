@@ -27,6 +27,7 @@ from bot.domain import (
     LearnerScore,
     OutboundMessage,
     Platform,
+    callbacks,
 )
 from bot.ports import Activity, Classes, Clock, Coupons, HoldsLiveCoupon, Learners, LinkMaker, Outbox, Scores
 from campaigns.audience import facts_for, matches, private_route
@@ -138,7 +139,7 @@ class StepRunner:
         course = self.config.courses[session.course_id]
         text = render_step(step, course, course.language, context(course, session, None, session.stream_url))
         buttons = (
-            (Button(step.button, callback=f"join:{session.course_id}:{session.id}"),)
+            (Button(step.button, callback=callbacks.join(session.course_id, session.id)),)
             if step.button and session.id
             else ()
         )
@@ -210,6 +211,9 @@ class StepRunner:
                 if step.promotional and bought and self.config.guards.suppress_buyers:
                     skipped[("bought the course", "")] += 1
                     continue
+                if await self._sent_to_alias(campaign_id, step.id, target.occurrence, learner):
+                    skipped[("already sent to a linked account", "")] += 1
+                    continue
                 variant = arm(campaign_id, step, learner_id)
                 if step.holdout or step.variants:
                     arms[learner_id] = variant
@@ -256,6 +260,13 @@ class StepRunner:
         for (reason, variant), count in skipped.items():
             await self.outbox.record_skip(campaign_id, step.id, reason, count, variant)
         return StepOutcome(enqueued=enqueued, skipped=Counter({r: n for (r, _), n in skipped.items()}))
+
+    async def _sent_to_alias(self, campaign_id: str, step_id: str, occurrence: str, learner: Learner) -> bool:
+        """A learner who linked two accounts gets each step once, even if one account had it already."""
+        for alias in learner.aliases:
+            if await self.outbox.seen(message_key(campaign_id, step_id, occurrence, alias)):
+                return True
+        return False
 
     def _fallback(
         self,

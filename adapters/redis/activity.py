@@ -6,6 +6,7 @@ import redis.asyncio as aioredis
 
 from adapters.redis.decoded import str_set
 from adapters.redis.keys import Keys
+from adapters.redis.scripts import lua
 from bot.domain import ClassSession, InteractionKind, LearnerActivity
 
 _COUNTED = [k for k in InteractionKind if k is not InteractionKind.WATCH_HEARTBEAT]
@@ -16,12 +17,21 @@ class RedisActivity:
     def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
         self._client = client
         self._keys = keys
+        self._merge = client.register_script(lua("merge_course"))
 
     async def course_learners(self, course_id: str) -> list[str]:
         return sorted(str_set(await self._client.smembers(self._keys.course_learners(course_id))))
 
     async def enroll(self, course_id: str, learner_id: str) -> None:
         await self._client.sadd(self._keys.course_learners(course_id), learner_id)
+
+    async def merge(self, course_id: str, keep: str, absorb: str, class_ids: list[str]) -> bool:
+        """Fold `absorb`'s counters and memberships in this course into `keep`'s; False if absorb had none."""
+        merged = await self._merge(
+            keys=[self._keys.course_learners(course_id)],
+            args=[self._keys.course(course_id), keep, absorb, *class_ids],
+        )
+        return bool(merged)
 
     async def buyers(self, course_id: str) -> set[str]:
         return str_set(await self._client.smembers(self._keys.buyers(course_id)))

@@ -14,6 +14,7 @@ from adapters.redis.coupons import RedisCoupons
 from adapters.redis.intake import RedisIntake
 from adapters.redis.keys import Keys
 from adapters.redis.learners import RedisLearners
+from adapters.redis.offers import RedisOffers
 from adapters.redis.orders import RedisOrders
 from adapters.redis.outbox import RedisOutbox
 from adapters.redis.scores import RedisScores
@@ -36,6 +37,7 @@ class RedisStore:
         self.outbox = RedisOutbox(self.client, self.keys)
         self.orders = RedisOrders(self.client, self.keys)
         self.campaign_state = RedisCampaignState(self.client, self.keys)
+        self.offers = RedisOffers(self.client, self.keys)
 
     @classmethod
     def open(

@@ -21,6 +21,8 @@ class Learner:
     last_platform: Platform | None = None
     # An IANA time zone name; empty: the course's. Campaign guards count days and quiet hours in it.
     timezone: str = ""
+    # Learner ids that were merged into this one when the learner linked their accounts.
+    aliases: tuple[str, ...] = ()
 
     def identity_on(self, platform: Platform) -> Identity | None:
         return next((i for i in self.identities if i.platform is platform), None)
