@@ -110,7 +110,7 @@ def run(
         raise _fail(str(exc), 2) from None
     logging.getLogger().setLevel(logging.INFO)
     try:
-        asyncio.run(run_forever(loaded))
+        asyncio.run(run_forever(loaded, config))
     except (ServiceError, StoreUnavailable) as exc:
         raise _fail(f"classpulse run: {exc}", 2) from None
 
