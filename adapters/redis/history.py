@@ -1,0 +1,227 @@
+"""Learners' history in bulk (bot.history.LearnerHistory): read every learner of a course, write scores back.
+
+Reads, one pipelined command per learner and key family (see bulk.py): the course totals
+(`cp:{course}:l:<learner>`: counters, watch seconds, first and last event, last platform), the profile
+(`cp:{learners}:profile:<learner>`: opted out, identities); then, one command each, the coupons issued
+per learner for the course (`cp:{coupons}:issued-to:<course>`, kept by coupon_issue.lua), the attendee
+set of each class (`cp:{course}:class:<class>:learners`) and the buyers set. Only the latest MAX_CLASSES classes that have
+started are read: attendance rates and recency are about the recent past.
+
+Writes use the layout of `RedisScores` (scores.py): one JSON value per learner in the class's scores hash,
+and the ranking sorted set of learners one could still sell to; class id "" holds course-wide scores.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import numpy as np
+import redis.asyncio as aioredis
+from numpy.typing import NDArray
+
+from adapters.redis.bulk import Bulk, ClientBulk, RawBulk
+from adapters.redis.classes import RedisClasses
+from adapters.redis.connection import MEMORY_URL
+from adapters.redis.keys import Keys
+from adapters.redis.resp import Bytes, IdIndex
+from bot.domain import Segment
+from bot.history import COUNTED_KINDS, PLATFORM_BITS, CourseHistory, ScoreColumns
+
+MAX_CLASSES = 50
+# Below this many learners the redis-py client is quick enough and no second connection is opened.
+SMALL = 2000
+_INT_FIELDS = [*(k.value for k in COUNTED_KINDS), "watch_s", "first_ts"]
+_TOTAL_FIELDS = [*_INT_FIELDS, "last_platform"]
+_RANKED = {Segment.HOT.value, Segment.WARM.value, Segment.COLD.value}
+_HSET_PAIRS = 1000  # field/value pairs per HSET (and members per ZADD, ZREM) command
+
+
+def _decode_ids(raw: Bytes) -> NDArray[np.str_]:
+    try:
+        decoded: NDArray[np.str_] = raw.astype(np.str_)
+    except UnicodeDecodeError:
+        decoded = np.array([b.decode() for b in raw.tolist()], dtype=np.str_)
+    return decoded
+
+
+def _platform_bits(identities: Bytes, last_platform: Bytes) -> NDArray[np.uint8]:
+    bits = np.zeros(len(identities), dtype=np.uint8)
+    for platform, bit in PLATFORM_BITS.items():
+        name = platform.value.encode()
+        seen = (np.strings.find(identities, name + b":") >= 0) | (last_platform == name)
+        bits |= np.where(seen, bit, 0).astype(np.uint8)
+    return bits
+
+
+class RedisHistory:
+    def __init__(self, client: aioredis.Redis, keys: Keys, url: str = MEMORY_URL) -> None:
+        self._client = client
+        self._keys = keys
+        self._url = url
+
+    async def _bulk(self, rows: int) -> Bulk:
+        if self._url.startswith(MEMORY_URL) or rows < SMALL:
+            return ClientBulk(self._client)
+        return await RawBulk.open(self._url)
+
+    async def read(
+        self, course_id: str, now: datetime, learner_ids: Sequence[str] | None = None
+    ) -> CourseHistory:
+        keys = self._keys
+        course = keys.course(course_id).encode()
+        everyone = learner_ids is None
+        if learner_ids is None:
+            members_key = keys.course_learners(course_id)
+            bulk = await self._bulk(int(await self._client.scard(members_key)))
+            try:
+                raw_ids = await bulk.smembers(members_key.encode())
+            except BaseException:
+                await bulk.close()
+                raise
+        else:
+            raw_ids = (
+                np.array([i.encode() for i in learner_ids], dtype=np.bytes_)
+                if learner_ids
+                else (np.zeros(0, dtype="S1"))
+            )
+            bulk = await self._bulk(len(raw_ids))
+        try:
+            # Ids of equal length make identical commands but for the id: sorted so, they are built in bulk.
+            raw_ids = raw_ids[np.argsort(np.strings.str_len(raw_ids), kind="stable")]
+            n = len(raw_ids)
+            width = len(_TOTAL_FIELDS)
+            *counters, last_platform = await bulk.hmget(
+                course + b"l:", raw_ids, [f.encode() for f in _TOTAL_FIELDS], texts=frozenset({width - 1})
+            )
+            ints = dict(zip(_INT_FIELDS, counters, strict=True))
+            opted, identities = await bulk.hmget(
+                keys.learner("").encode(), raw_ids, [b"opted_out", b"identities"], texts=frozenset({0, 1})
+            )
+            opted_out = opted == b"1"
+            index = IdIndex(raw_ids) if everyone else None
+
+            sessions = [
+                s for s in await RedisClasses(self._client, keys).all(course_id) if s.started_at is not None
+            ]
+            sessions = sorted(sessions, key=lambda s: s.started_at or now)[-MAX_CLASSES:]
+            attended = np.zeros((n, len(sessions)), dtype=np.bool_)
+            for j, session in enumerate(sessions):
+                attended[:, j] = await self._members(
+                    bulk, keys.class_learners(course_id, session.id).encode(), raw_ids, index
+                )
+            bought = await self._members(bulk, keys.buyers(course_id).encode(), raw_ids, index)
+            coupons = await self._coupons(bulk, course_id, raw_ids, index)
+        finally:
+            await bulk.close()
+        return CourseHistory(
+            course_id=course_id,
+            read_at=now,
+            learner_ids=_decode_ids(raw_ids) if n else np.zeros(0, dtype=np.str_),
+            counts={k: ints[k.value] for k in COUNTED_KINDS},
+            watch_s=ints["watch_s"],
+            first_ms=ints["first_ts"],
+            platforms=_platform_bits(identities, last_platform),
+            opted_out=opted_out,
+            bought=bought,
+            coupons_issued=coupons,
+            class_ids=tuple(s.id for s in sessions),
+            class_start_ms=np.array(
+                [int(s.started_at.timestamp() * 1000) for s in sessions if s.started_at], dtype=np.int64
+            ),
+            class_minutes=np.array([s.minutes for s in sessions], dtype=np.float64),
+            attended=attended,
+        )
+
+    @staticmethod
+    async def _members(bulk: Bulk, key: bytes, ids: Bytes, index: IdIndex | None) -> NDArray[np.bool_]:
+        """Which of `ids` are in the set: the whole set looked up in the index, or SMISMEMBER for a few ids."""
+        if index is None:
+            return await bulk.smismember(key, ids.tolist())
+        return index.members(await bulk.smembers(key))
+
+    async def _coupons(
+        self, bulk: Bulk, course_id: str, ids: Bytes, index: IdIndex | None
+    ) -> NDArray[np.int64]:
+        """Coupons of this course issued to each learner, from the per-course index coupon_issue.lua keeps."""
+        key = f"{self._keys.coupons()}issued-to:{course_id}".encode()
+        if index is None:  # a few learners: their fields of the index (one value per field)
+            fields = await bulk.hmget(key, np.array([b""]), ids.tolist()) if len(ids) else []
+            return np.array([int(f[0]) for f in fields], dtype=np.int64)
+        pairs = await bulk.hgetall(key)
+        counts = np.zeros(len(ids), dtype=np.int64)
+        if len(pairs.length):
+            learners = pairs.take(np.arange(0, len(pairs.length), 2)).texts()
+            at = index.rows(learners)
+            counts[at[at >= 0]] = pairs.take(np.arange(1, len(pairs.length), 2)).ints()[at >= 0]
+        return counts
+
+    async def write_scores(self, scores: ScoreColumns) -> None:
+        """Save every learner's score (JSON, as RedisScores writes it) and update the ranking."""
+        n = len(scores)
+        if n == 0:
+            return
+        ids: list[str] = scores.learner_ids.tolist()
+        values = _score_json(scores)
+        ranked = np.isin(scores.segments, list(_RANKED))
+        rank = _fixed(np.where(np.isnan(scores.probability), scores.index, scores.probability))
+        # Commands are written as protocol text directly: redis-py's packing of two million arguments would
+        # take longer than Redis takes to store them. The JSON is ASCII (json.dumps escapes the rest) and ids
+        # usually are: then a text's length is its byte length and a whole command is encoded at once.
+        size: Callable[[str], int] = len if "".join(ids).isascii() else _utf8_size
+        table = self._keys.scores(scores.course_id, scores.class_id)
+        ranking = self._keys.ranking(scores.course_id, scores.class_id)
+        payloads: list[bytes] = []
+        for at in range(0, n, _HSET_PAIRS):
+            pairs = [
+                f"${size(a)}\r\n{a}\r\n${len(b)}\r\n{b}\r\n"
+                for a, b in zip(ids[at : at + _HSET_PAIRS], values[at : at + _HSET_PAIRS], strict=True)
+            ]
+            payloads.append(_command("HSET", table, 2 * len(pairs), "".join(pairs)))
+        chosen = np.flatnonzero(ranked).tolist()
+        for at in range(0, len(chosen), _HSET_PAIRS):
+            rows = chosen[at : at + _HSET_PAIRS]
+            pairs = [f"${len(rank[r])}\r\n{rank[r]}\r\n${size(ids[r])}\r\n{ids[r]}\r\n" for r in rows]
+            payloads.append(_command("ZADD", ranking, 2 * len(pairs), "".join(pairs)))
+        gone = np.flatnonzero(~ranked).tolist()
+        for at in range(0, len(gone), _HSET_PAIRS):
+            members = [f"${size(ids[r])}\r\n{ids[r]}\r\n" for r in gone[at : at + _HSET_PAIRS]]
+            payloads.append(_command("ZREM", ranking, len(members), "".join(members)))
+        bulk = await self._bulk(n)
+        try:
+            await bulk.send(payloads)
+        finally:
+            await bulk.close()
+
+
+def _utf8_size(text: str) -> int:
+    return len(text.encode())
+
+
+def _command(name: str, key: str, arguments: int, body: str) -> bytes:
+    head = f"*{2 + arguments}\r\n${len(name)}\r\n{name}\r\n${len(key.encode())}\r\n{key}\r\n"
+    return (head + body).encode()
+
+
+def _fixed(values: NDArray[np.float64]) -> list[str]:
+    """Numbers with four decimals as JSON text ("null" for NaN)."""
+    text = ["%.4f" % v for v in values.tolist()]  # noqa: UP031 (the fastest way to format a million floats)
+    return [t if t != "nan" else "null" for t in text] if np.isnan(values).any() else text
+
+
+def _score_json(scores: ScoreColumns) -> list[str]:
+    """The JSON RedisScores stores per learner ({"e","i","s","r","p"}), built for all learners at once."""
+    slots = []
+    for j in range(scores.reasons.shape[1]):
+        column = scores.reasons[:, j].tolist()
+        # Learners share their phrases (one string object per distinct phrase): quote each phrase once.
+        # Reasons fill the first slots, so every slot after the first carries its separating comma.
+        quoted = {text: ("," if j else "") + json.dumps(text) if text else "" for text in set(column)}
+        slots.append(list(map(quoted.__getitem__, column)))
+    reasons = list(map("".join, zip(*slots, strict=True))) if slots else [""] * len(scores)
+    e, i, p = _fixed(scores.engagement), _fixed(scores.index), _fixed(scores.probability)
+    return [
+        f'{{"e":{e_},"i":{i_},"s":"{s_}","r":[{r_}],"p":{p_}}}'
+        for e_, i_, s_, r_, p_ in zip(e, i, scores.segments.tolist(), reasons, p, strict=True)
+    ]
