@@ -1,7 +1,7 @@
 """Learners' history in bulk: the plain columns the scoring engine reads from the store and writes back.
 
-Scoring a whole course (a million learners) one `LearnerActivity` at a time would be far too slow, so the store
-hands the scoring engine whole columns instead: one numpy array per counter, one row per learner, in the
+Scoring a whole course (a million learners) one `LearnerActivity` at a time would be far too slow, so the
+store hands the scoring engine whole columns instead: one numpy array per counter, one row per learner, in the
 same order everywhere. These values are the contract between a store adapter (`adapters/redis/history.py`)
 and `scoring/`; they hold plain numpy arrays, never pandas, so the adapters need no scoring library.
 """

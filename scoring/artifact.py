@@ -178,7 +178,8 @@ def load_model(path: Path) -> TrainedModel:
     trained_with = str(meta.get("libraries", {}).get("scikit-learn", ""))
     if trained_with.split(".")[:2] != sklearn.__version__.split(".")[:2]:
         raise ScoringError(
-            f"{path}: trained with scikit-learn {trained_with}, this is {sklearn.__version__}; retrain the model"
+            f"{path}: trained with scikit-learn {trained_with}, this is {sklearn.__version__}; "
+            "retrain the model"
         )
     try:
         payload = joblib.load(path)

@@ -114,9 +114,8 @@ def fit_explainer(
         plans.append((column, grid, categories))
         for point in points:
             copy = sample.copy()
-            copy[column.name] = point
-            if column.kind is ColumnKind.CATEGORICAL:
-                copy[column.name] = copy[column.name].astype("object")
+            kind = object if column.kind is ColumnKind.CATEGORICAL else np.float64
+            copy[column.name] = np.full(len(copy), point, dtype=kind)
             copies.append(copy)
     if not copies:
         return Explainer(())

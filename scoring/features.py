@@ -180,7 +180,8 @@ def derive(raw: pd.DataFrame, now_ms: int) -> pd.DataFrame:
     out["coupons_received"] = raw["coupons"].to_numpy(np.float64)
     for platform, name in PLATFORM_FEATURES.items():
         out[name] = ((platforms & PLATFORM_BITS[platform]) > 0).astype(np.float64)
-    out["platform_count"] = sum(((platforms & bit) > 0).astype(np.float64) for bit in PLATFORM_BITS.values())
+    on = np.array([(platforms & bit) > 0 for bit in PLATFORM_BITS.values()])
+    out["platform_count"] = on.sum(axis=0).astype(np.float64)
     return pd.DataFrame(out, index=raw.index)[FEATURE_NAMES]
 
 

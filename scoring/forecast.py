@@ -151,8 +151,8 @@ class Backtest:
 
     def __str__(self) -> str:
         return (
-            f"{self.classes} classes: {self.coverage:.0%} inside the {self.level:.0%} interval, mean absolute "
-            f"error {self.mae:.2f} conversions (seeds' linear regression: {self.seeds_mae:.2f})"
+            f"{self.classes} classes: {self.coverage:.0%} inside the {self.level:.0%} interval, "
+            f"mean absolute error {self.mae:.2f} conversions (seeds' linear regression: {self.seeds_mae:.2f})"
         )
 
 

@@ -35,7 +35,7 @@ def best_f1_threshold(y: Labels, p: Probs) -> float:
 
 def lift_at(y: Labels, p: Probs, share: float = 0.1) -> float:
     """Positive rate among the top `share` by probability, over the overall positive rate."""
-    n = max(int(round(len(y) * share)), 1)
+    n = max(round(len(y) * share), 1)
     top = np.argsort(-p, kind="stable")[:n]
     base = float(y.mean())
     return float(y[top].mean() / base) if base > 0 else float("nan")

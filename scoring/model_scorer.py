@@ -204,17 +204,7 @@ class ModelScorer:
         raw = raw_from_history(history, by_id=False)
         now_ms = int(history.read_at.timestamp() * 1000)
         features = derive(raw, now_ms)
-        engagement, index = engagement_index(
-            self.config,
-            features["watched_minutes"].to_numpy(),
-            raw["held_minutes"].to_numpy(),
-            features["messages"].to_numpy(),
-            features["questions"].to_numpy(),
-            features["reactions"].to_numpy(),
-            features["poll_answers"].to_numpy(),
-            features["link_clicks"].to_numpy(),
-            features["offer_clicks"].to_numpy(),
-        )
+        engagement, index = engagement_index(self.config, features, raw["held_minutes"].to_numpy(np.float64))
         bought, opted_out = history.bought, history.opted_out
         clock.lap("features")
         if self.model is None:
@@ -246,17 +236,7 @@ class ModelScorer:
             raise ScoringError(f"no learner {learner_id!r} in course {history.course_id!r}")
         raw = raw_from_history(history).iloc[rows[:1]]
         features = derive(raw, int(history.read_at.timestamp() * 1000))
-        engagement, index = engagement_index(
-            self.config,
-            features["watched_minutes"].to_numpy(),
-            raw["held_minutes"].to_numpy(),
-            features["messages"].to_numpy(),
-            features["questions"].to_numpy(),
-            features["reactions"].to_numpy(),
-            features["poll_answers"].to_numpy(),
-            features["link_clicks"].to_numpy(),
-            features["offer_clicks"].to_numpy(),
-        )
+        _, index = engagement_index(self.config, features, raw["held_minutes"].to_numpy(np.float64))
         bought, opted_out = raw["bought"].to_numpy(), raw["opted_out"].to_numpy()
         extra = raw_columns(raw)
         if self.model is None:

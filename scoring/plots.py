@@ -11,6 +11,7 @@ matplotlib.use("Agg")  # files only, never a window: training runs on servers an
 
 import matplotlib.pyplot as plt
 import numpy as np
+from numpy.typing import NDArray
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import roc_curve
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 def plot_report(report: TrainReport, path: Path) -> Path:
     """ROC and reliability curves from the out-of-fold predictions (and the held-out rows, if any)."""
-    panels = [("cross-validation", None)]
+    panels: list[tuple[str, NDArray[np.bool_] | None]] = [("cross-validation", None)]
     if report.holdout_y is not None:
         panels.append((f"held out: {report.holdout}", report.holdout_y))
     fig, axes = plt.subplots(len(panels), 2, figsize=(11, 4.8 * len(panels)), squeeze=False)
@@ -51,8 +52,8 @@ def plot_report(report: TrainReport, path: Path) -> Path:
             ax.legend(loc="lower right", fontsize=8)
             ax.grid(alpha=0.3)
     fig.suptitle(
-        f"{report.source}: {report.label} ({report.rows:,} rows, {np.mean(report.positives / report.rows):.0%} "
-        "positive)"
+        f"{report.source}: {report.label} ({report.rows:,} rows, "
+        f"{report.positives / max(report.rows, 1):.0%} positive)"
     )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

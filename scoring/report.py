@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
@@ -67,7 +69,8 @@ def _columns(report: TrainReport) -> RenderableType:
 
 
 def _best(values: list[float], metric: str) -> int:
-    clean = [v if v == v else (-1e9 if HIGHER_IS_BETTER[metric] else 1e9) for v in values]
+    worst = -1e9 if HIGHER_IS_BETTER[metric] else 1e9
+    clean = [worst if math.isnan(v) else v for v in values]
     return clean.index(max(clean) if HIGHER_IS_BETTER[metric] else min(clean))
 
 

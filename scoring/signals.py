@@ -8,6 +8,7 @@ explaining a million learners vectorised.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -67,7 +68,7 @@ def words_of(words: Words) -> NDArray[np.object_]:
     """One phrase per learner."""
     vocabulary, codes = words
     result: NDArray[np.object_] = (
-        np.array(vocabulary + [""], dtype=object)[codes] if len(codes) else (np.empty(0, dtype=object))
+        np.array([*vocabulary, ""], dtype=object)[codes] if len(codes) else (np.empty(0, dtype=object))
     )
     return result
 
@@ -179,7 +180,9 @@ def _generic(feature: str) -> SignalGroup:
     def phrase(f: Columns) -> Words:
         values = f[feature]
         if np.issubdtype(values.dtype, np.number):
-            shown = [f"{feature} = {v:.4g}" if v == v else f"{feature} missing" for v in values.tolist()]
+            shown = [
+                f"{feature} missing" if math.isnan(v) else f"{feature} = {v:.4g}" for v in values.tolist()
+            ]
         else:
             shown = [
                 f"{feature} = {v}" if isinstance(v, str) else f"{feature} missing" for v in values.tolist()
@@ -254,7 +257,7 @@ def reasons(
 def signals_of(
     model: TrainedModel, features: pd.DataFrame, extra: Columns | None = None, row: int = 0
 ) -> tuple[list[Signal], list[Signal]]:
-    """Every signal of one learner that pushed their score, raising ones and lowering ones, strongest first."""
+    """Every signal of one learner that pushed their score, raising and lowering ones, strongest first."""
     groups = signal_groups(model)
     pushes = grouped_contributions(model, features.iloc[[row]], groups)[0]
     one = _Rows(columns_of(features, extra), np.array([row]))

@@ -1,4 +1,4 @@
-"""Cross-validation folds: stratified k-fold, or expanding windows in time when the history has a time column."""
+"""Cross-validation folds: stratified k-fold, or expanding windows in time when there is a time column."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def time_folds(keys: NDArray[np.float64], y: NDArray[np.bool_], k: int) -> Folds
         raise ScoringError("the time column has a single value: there is no past to train on")
     blocks = min(k + 1, len(distinct))
     # Block boundaries at row quantiles, moved to the first row of a new time value.
-    wanted = [int(round(len(keys) * i / blocks)) for i in range(1, blocks)]
+    wanted = [round(len(keys) * i / blocks) for i in range(1, blocks)]
     cuts = sorted(
         {int(np.searchsorted(sorted_keys, sorted_keys[min(w, len(keys) - 1)], side="left")) for w in wanted}
     )

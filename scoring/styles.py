@@ -56,7 +56,8 @@ class Style:
         doing = f", {self.interactions:.1f} interactions each" + (
             f" (mostly {top[0]})" if top and top[1] >= 0.4 else ""
         )
-        return f"{self.name}: {self.size} learner{'s' if self.size != 1 else ''}, watched {self.watched_share:.0%}{doing}"
+        people = f"{self.size} learner{'s' if self.size != 1 else ''}"
+        return f"{self.name}: {people}, watched {self.watched_share:.0%}{doing}"
 
 
 @dataclass(frozen=True, slots=True)

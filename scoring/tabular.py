@@ -253,10 +253,11 @@ def encode_label(frame: pd.DataFrame, column: str, positive: Sequence[str] | Non
         unknown = sorted(wanted - known)
         if unknown:
             raise ScoringError(
-                f"--positive {', '.join(unknown)} is not a value of {column!r}; its values are {_listing(values)}"
+                f"--positive {', '.join(unknown)} is not a value of {column!r}; "
+                f"its values are {_listing(values)}"
             )
         is_pos = text.str.lower().isin(wanted)
-    elif set(v.lower() for v in values) <= _TRUE | _FALSE:
+    elif {v.lower() for v in values} <= _TRUE | _FALSE:
         is_pos = text.str.lower().isin(_TRUE)
     elif len(values) == 2 and pd.to_numeric(pd.Series(values), errors="coerce").notna().all():
         top = max(values, key=float)
@@ -302,7 +303,7 @@ def time_order(frame: pd.DataFrame, column: str) -> TimeOrder:
     if pd.api.types.is_numeric_dtype(raw.dtype):
         return TimeOrder(raw.to_numpy(dtype=np.float64), "numbers")
     if pd.api.types.is_datetime64_any_dtype(raw.dtype):
-        return TimeOrder(raw.astype("int64").to_numpy(dtype=np.float64), "dates")
+        return TimeOrder(raw.astype("int64").to_numpy().astype(np.float64), "dates")
     text = raw.astype(str).str.strip()
     numbers = pd.to_numeric(text, errors="coerce")
     if numbers.notna().all():
@@ -310,7 +311,7 @@ def time_order(frame: pd.DataFrame, column: str) -> TimeOrder:
     if _looks_like_dates(text.str.lower()):
         dates = pd.to_datetime(text, errors="coerce", format="mixed")
         if dates.notna().all():
-            return TimeOrder(dates.astype("int64").to_numpy(dtype=np.float64), "dates")
+            return TimeOrder(dates.astype("int64").to_numpy().astype(np.float64), "dates")
     order = {v: i for i, v in enumerate(sorted(text.unique()))}
     shown = " < ".join(sorted(order)[:4]) + (" < …" if len(order) > 4 else "")
     return TimeOrder(text.map(order).to_numpy(dtype=np.float64), f"texts in text order ({shown})")

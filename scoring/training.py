@@ -1,6 +1,6 @@
 """Training: compare the candidates by cross-validation, keep the best, save it with its metadata.
 
-    report = train(Path("history.csv"), label="bought", id="user", time="signup_day", drop=[], out=Path("m.joblib"))
+    report = train(Path("history.csv"), "bought", "user", "signup_day", [], Path("models/purchase.joblib"))
 
 How the decision threshold is chosen: the probability cut that maximises F1. Fold k's F1 is measured at the
 cut that maximises F1 on the out-of-fold predictions of the *other* folds, so no fold grades itself; the

@@ -10,6 +10,7 @@ socket) and small reads; both give identical results.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import ssl
 from collections.abc import Callable, Iterator, Sequence
@@ -107,13 +108,12 @@ class RawBulk:
 
     async def close(self) -> None:
         self._writer.close()
-        try:
+        # The server may have gone first; nothing is left to flush then.
+        with contextlib.suppress(ConnectionError, OSError):
             await self._writer.wait_closed()
-        except (ConnectionError, OSError):  # the server may have gone first; nothing is left to flush
-            pass
 
     async def _exchange(self, chunks: Iterator[bytes], count: int, handle: Callable[[bytes], Any]) -> None:
-        """Write `count` chunks (each followed by a marker ECHO) while reading and handing over their replies."""
+        """Write `count` chunks (each followed by a marker ECHO), reading and handing over their replies."""
 
         async def write() -> None:
             for k, chunk in enumerate(chunks):
@@ -183,7 +183,8 @@ class RawBulk:
             command(b"SMISMEMBER", key, *members[at : at + CHUNK]) for at in range(0, len(members), CHUNK)
         )
         await self._exchange(chunks, -(-len(members) // CHUNK), lambda data: parts.append(parse(data)))
-        return concat(parts).ints() == 1
+        found: NDArray[np.bool_] = concat(parts).ints() == 1
+        return found
 
     async def write(self, commands: Sequence[tuple[bytes, ...]]) -> None:
         await self.send([command(*c) for c in commands])

@@ -4,8 +4,8 @@ Reads, one pipelined command per learner and key family (see bulk.py): the cours
 (`cp:{course}:l:<learner>`: counters, watch seconds, first and last event, last platform), the profile
 (`cp:{learners}:profile:<learner>`: opted out, identities); then, one command each, the coupons issued
 per learner for the course (`cp:{coupons}:issued-to:<course>`, kept by coupon_issue.lua), the attendee
-set of each class (`cp:{course}:class:<class>:learners`) and the buyers set. Only the latest MAX_CLASSES classes that have
-started are read: attendance rates and recency are about the recent past.
+set of each class (`cp:{course}:class:<class>:learners`) and the buyers set. Only the latest MAX_CLASSES
+classes that have started are read: attendance rates and recency are about the recent past.
 
 Writes use the layout of `RedisScores` (scores.py): one JSON value per learner in the class's scores hash,
 and the ranking sorted set of learners one could still sell to; class id "" holds course-wide scores.
@@ -95,7 +95,9 @@ class RedisHistory:
             *counters, last_platform = await bulk.hmget(
                 course + b"l:", raw_ids, [f.encode() for f in _TOTAL_FIELDS], texts=frozenset({width - 1})
             )
-            ints = dict(zip(_INT_FIELDS, counters, strict=True))
+            ints = {
+                name: np.asarray(c, dtype=np.int64) for name, c in zip(_INT_FIELDS, counters, strict=True)
+            }
             opted, identities = await bulk.hmget(
                 keys.learner("").encode(), raw_ids, [b"opted_out", b"identities"], texts=frozenset({0, 1})
             )
@@ -122,7 +124,7 @@ class RedisHistory:
             counts={k: ints[k.value] for k in COUNTED_KINDS},
             watch_s=ints["watch_s"],
             first_ms=ints["first_ts"],
-            platforms=_platform_bits(identities, last_platform),
+            platforms=_platform_bits(np.asarray(identities, np.bytes_), np.asarray(last_platform, np.bytes_)),
             opted_out=opted_out,
             bought=bought,
             coupons_issued=coupons,
@@ -136,7 +138,7 @@ class RedisHistory:
 
     @staticmethod
     async def _members(bulk: Bulk, key: bytes, ids: Bytes, index: IdIndex | None) -> NDArray[np.bool_]:
-        """Which of `ids` are in the set: the whole set looked up in the index, or SMISMEMBER for a few ids."""
+        """Which of `ids` are in the set: the whole set looked up in the index, or SMISMEMBER for a few."""
         if index is None:
             return await bulk.smismember(key, ids.tolist())
         return index.members(await bulk.smembers(key))

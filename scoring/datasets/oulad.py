@@ -132,14 +132,15 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--cutoff", type=int, default=60, help="days after the module start (default 60)")
     parser.add_argument("--out", type=Path, required=True, help="where to write the table (.csv or .parquet)")
     args = parser.parse_args(argv)
+    out: Path = args.out
     table = build(args.data, args.cutoff)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    if args.out.suffix.lower() in {".parquet", ".pq"}:
-        table.to_parquet(args.out, index=False)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() in {".parquet", ".pq"}:
+        table.to_parquet(out, index=False)
     else:
-        table.to_csv(args.out, index=False)
-    print(f"{args.out}: {len(table):,} enrolments, cut-off day {args.cutoff}")
-    return args.out
+        table.to_csv(out, index=False)
+    print(f"{out}: {len(table):,} enrolments, cut-off day {args.cutoff}")
+    return out
 
 
 if __name__ == "__main__":
