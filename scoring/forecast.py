@@ -93,6 +93,8 @@ class ConversionForecaster:
     dispersion: float
     mean: NDArray[np.float64]
     scale: NDArray[np.float64]
+    low: NDArray[np.float64]  # the range of engagement seen in past classes
+    high: NDArray[np.float64]
 
     @classmethod
     def fit(cls, past: Sequence[ClassOutcome]) -> ConversionForecaster:
@@ -110,19 +112,23 @@ class ConversionForecaster:
         scale = np.where(scale > 0, scale, 1.0)
         z = (x - mean) / scale
         # Rate with exposure as weight: the same estimate as a Poisson count with log(present) as offset.
-        model = PoissonRegressor(alpha=1e-2, max_iter=1000).fit(z, y / present, sample_weight=present)
+        with threadpool_limits(limits=1):  # a tiny fit: threads only add their start-up and spinning
+            model = PoissonRegressor(alpha=1e-2, max_iter=1000).fit(z, y / present, sample_weight=present)
         mu = model.predict(z) * present
         free = max(len(y) - z.shape[1] - 1, 1)
         dispersion = float(max(np.sum((y - mu) ** 2 / np.maximum(mu, _EPS)) / free, 1.0))
-        return cls(model, with_probability, dispersion, mean, scale)
+        return cls(model, with_probability, dispersion, mean, scale, x.min(axis=0), x.max(axis=0))
 
     def forecast(self, now: ClassEngagement, level: float = 0.8) -> Forecast:
         if now.present == 0:
             return Forecast(0.0, 0, 0, level)
         if self.with_probability and now.mean_probability is None:
             raise ScoringError("this forecaster was fitted with purchase probabilities; the class has none")
-        z = (np.array([now.row(self.with_probability)]) - self.mean) / self.scale
-        mu = float(self.model.predict(z)[0] * now.present)
+        # A log-linear model extrapolates wildly: engagement beyond anything seen before is read as the edge
+        # of what was seen, and no more learners can buy than are there.
+        x = np.clip(np.array([now.row(self.with_probability)]), self.low, self.high)
+        rate = min(float(self.model.predict((x - self.mean) / self.scale)[0]), 1.0)
+        mu = rate * now.present
         low, high = _interval(mu, self.dispersion, level)
         return Forecast(mu, min(low, now.present), min(high, now.present), level)
 
@@ -160,7 +166,7 @@ def backtest(
     past: Sequence[ClassOutcome], level: float = 0.8, min_history: int = MIN_PAST_CLASSES
 ) -> Backtest:
     """Rolling origin over classes in time order: class t is forecast from classes 0..t-1 only."""
-    with threadpool_limits(limits=1):  # tiny fits: threads only add their start-up and spinning
+    with threadpool_limits(limits=1):  # see ConversionForecaster.fit
         return _backtest(past, level, min_history)
 
 

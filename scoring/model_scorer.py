@@ -170,7 +170,7 @@ class ModelScorer:
         else:
             raw = add_class(context.raw, one)
         features = derive(raw, now_ms)
-        probability = model.predict_prepared(features)
+        probability = np.round(model.predict_prepared(features), 4)
         rule_scores = [self.rules.score_one(a) for a in group]
         index = np.array([s.index for s in rule_scores])
         seg = segments(
@@ -186,7 +186,7 @@ class ModelScorer:
                 index=r.index,
                 segment=Segment(seg[i]),
                 reasons=tuple(w for w in words[i] if w),
-                probability=round(float(probability[i]), 4),
+                probability=float(probability[i]),
             )
             for i, r in enumerate(rule_scores)
         ]
@@ -213,9 +213,10 @@ class ModelScorer:
             words = _rule_reasons(columns_of(features, raw_columns(raw)))
             clock.lap("explain")
         else:
-            probability = self.model.predict_prepared(features)
+            # Segments are decided on the figures as stored and shown (four decimals), never on hidden digits.
+            probability = np.round(self.model.predict_prepared(features), 4)
             clock.lap("predict")
-            seg = segments(probability, index, bought, opted_out, self.config.model)
+            seg = segments(probability, np.round(index, 4), bought, opted_out, self.config.model)
             words = reasons(self.model, features, raw_columns(raw))
             clock.lap("explain")
         return ScoreColumns(

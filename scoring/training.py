@@ -106,7 +106,7 @@ def train(
     id: str | None,
     time: str | None,
     drop: Sequence[str],
-    out: Path,
+    out: Path | None,
     *,
     positive: Sequence[str] | None = None,
     test_where: str | None = None,
@@ -116,7 +116,10 @@ def train(
     plot: bool = True,
     console: Console | None = None,
 ) -> TrainReport:
-    """Train on a CSV or Parquet history and save the chosen model at `out` (metadata beside it, .json)."""
+    """Train on a CSV or Parquet history and save the chosen model at `out` (metadata beside it, .json).
+
+    With `out` None nothing is saved: the report alone (an evaluation).
+    """
     frame = read_table(data)
     return train_frame(
         frame,

@@ -56,13 +56,19 @@ def _platform_bits(identities: Bytes, last_platform: Bytes) -> NDArray[np.uint8]
 
 
 class RedisHistory:
-    def __init__(self, client: aioredis.Redis, keys: Keys, url: str = MEMORY_URL) -> None:
+    """`url` lets it open its own protocol-level connection for reads and writes of `raw_from` learners or
+    more; `memory://` (fakeredis) always goes through the client."""
+
+    def __init__(
+        self, client: aioredis.Redis, keys: Keys, url: str = MEMORY_URL, raw_from: int = SMALL
+    ) -> None:
         self._client = client
         self._keys = keys
         self._url = url
+        self._raw_from = raw_from
 
     async def _bulk(self, rows: int) -> Bulk:
-        if self._url.startswith(MEMORY_URL) or rows < SMALL:
+        if self._url.startswith(MEMORY_URL) or rows < self._raw_from:
             return ClientBulk(self._client)
         return await RawBulk.open(self._url)
 
