@@ -12,8 +12,8 @@ before it only, and the share of actual conversions inside the interval is repor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,7 +21,7 @@ from scipy import stats
 from sklearn.linear_model import LinearRegression, PoissonRegressor
 from threadpoolctl import threadpool_limits
 
-from bot.domain import InteractionKind, LearnerActivity, LearnerScore
+from bot.domain import ClassSession, InteractionKind, LearnerActivity, LearnerScore, Purchase
 from scoring.errors import ScoringError
 from scoring.rules import RuleScorer
 
@@ -65,10 +65,19 @@ class Forecast:
 
 
 def engagement_of(
-    activity: Sequence[LearnerActivity], scorer: RuleScorer, scores: Sequence[LearnerScore] | None = None
+    activity: Sequence[LearnerActivity],
+    scorer: RuleScorer,
+    scores: Sequence[LearnerScore] | None = None,
+    buyers: Collection[str] | None = None,
 ) -> ClassEngagement:
-    """A class's engagement from its activity (and, with a model, its scores' probabilities)."""
-    present = [a for a in activity if (a.attended or a.watched_seconds > 0) and not a.bought]
+    """A class's engagement from its activity (and, with a model, its scores' probabilities).
+
+    `buyers`: who had bought by the time of the class (default: the activity's own `bought` flags, which
+    say who has bought by now: right for a running class, not for one long past).
+    """
+    if buyers is None:
+        buyers = {a.learner_id for a in activity if a.bought}
+    present = [a for a in activity if (a.attended or a.watched_seconds > 0) and a.learner_id not in buyers]
     if not present:
         return ClassEngagement(0, 0.0, 0.0, 0.0, None)
     index = [scorer.score_one(a).index for a in present]
@@ -82,6 +91,40 @@ def engagement_of(
     return ClassEngagement(
         len(present), float(np.mean(index)), float(np.mean(watched)), float(np.mean(offers)), probability
     )
+
+
+def outcomes_of(
+    classes: Sequence[tuple[ClassSession, Sequence[LearnerActivity]]],
+    purchases: Sequence[Purchase],
+    scorer: RuleScorer,
+) -> list[ClassOutcome]:
+    """Past classes with their conversions: the purchases from one class's start to the next one's.
+
+    `classes` are the course's ended classes with their activity (the store's `for_class`), in any order.
+    """
+    started = sorted(
+        ((s.started_at, a) for s, a in classes if s.started_at is not None), key=lambda sa: sa[0]
+    )
+    outcomes = []
+    for k, (begin, activity) in enumerate(started):
+        end = started[k + 1][0] if k + 1 < len(started) else None
+        before = {p.learner_id for p in purchases if p.at < begin}
+        after = sum(1 for p in purchases if p.at >= begin and (end is None or p.at < end))
+        outcomes.append(ClassOutcome(engagement_of(activity, scorer, buyers=before), after))
+    return outcomes
+
+
+def forecast_class(past: Sequence[ClassOutcome], now: ClassEngagement, level: float = 0.8) -> Forecast | None:
+    """The forecast of a running class from the course's past classes; None while there are too few.
+
+    Probabilities are used when the running class and every past class have them, else left out of both.
+    """
+    if sum(1 for o in past if o.engagement.present > 0) < MIN_PAST_CLASSES:
+        return None
+    if now.mean_probability is None or any(o.engagement.mean_probability is None for o in past):
+        past = [replace(o, engagement=replace(o.engagement, mean_probability=None)) for o in past]
+        now = replace(now, mean_probability=None)
+    return ConversionForecaster.fit(past).forecast(now, level)
 
 
 @dataclass

@@ -26,7 +26,7 @@ from bot.config import ScoringConfig
 from bot.config.model_scoring import ModelScoringConfig
 from bot.domain import InteractionKind, LearnerActivity, LearnerScore, Segment
 from bot.history import CourseHistory, ScoreColumns
-from bot.ports import Clock, Scorer
+from bot.ports import Clock
 from scoring.artifact import STORE_FEATURES, TrainedModel, load_model
 from scoring.engagement import engagement_index
 from scoring.errors import ScoringError
@@ -279,7 +279,7 @@ def _rule_reasons(columns: Columns) -> NDArray[np.object_]:
     )
 
 
-def load_scorer(config: ScoringConfig, clock: Clock, base: Path | None = None) -> tuple[Scorer, str]:
+def load_scorer(config: ScoringConfig, clock: Clock, base: Path | None = None) -> tuple[ModelScorer, str]:
     """The scorer the configuration asks for, and a line saying which it is (for the log and the CLI).
 
     No model configured, or none trained yet at the configured path: the rules. A model that cannot be used

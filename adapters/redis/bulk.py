@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import secrets
 import ssl
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
 
@@ -44,8 +44,8 @@ class Bulk(Protocol):
 
     async def write(self, commands: Sequence[tuple[bytes, ...]]) -> None: ...
 
-    async def send(self, payloads: Sequence[bytes]) -> None:
-        """Send commands already in protocol form (one or more per payload); raise on an error reply."""
+    async def send(self, payloads: Iterable[bytes], count: int) -> None:
+        """Send `count` payloads of commands already in protocol form; raise on an error reply."""
         ...
 
     async def close(self) -> None: ...
@@ -187,11 +187,11 @@ class RawBulk:
         return found
 
     async def write(self, commands: Sequence[tuple[bytes, ...]]) -> None:
-        await self.send([command(*c) for c in commands])
+        groups = range(0, len(commands), 64)  # small commands travel 64 to a chunk
+        await self.send((b"".join(command(*c) for c in commands[at : at + 64]) for at in groups), len(groups))
 
-    async def send(self, payloads: Sequence[bytes]) -> None:
-        chunks = (b"".join(payloads[at : at + 64]) for at in range(0, len(payloads), 64))
-        await self._exchange(chunks, -(-len(payloads) // 64), check_writes)
+    async def send(self, payloads: Iterable[bytes], count: int) -> None:
+        await self._exchange(iter(payloads), count, check_writes)
 
 
 def commands_in(payload: bytes) -> list[list[bytes]]:
@@ -264,7 +264,7 @@ class ClientBulk:
                     pipe.execute_command(*c)
                 await pipe.execute()
 
-    async def send(self, payloads: Sequence[bytes]) -> None:
+    async def send(self, payloads: Iterable[bytes], count: int) -> None:
         await self.write([tuple(c) for p in payloads for c in commands_in(p)])
 
 

@@ -14,7 +14,7 @@ and the ranking sorted set of learners one could still sell to; class id "" hold
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -167,40 +167,55 @@ class RedisHistory:
 
     async def write_scores(self, scores: ScoreColumns) -> None:
         """Save every learner's score (JSON, as RedisScores writes it) and update the ranking."""
-        n = len(scores)
-        if n == 0:
+        if len(scores) == 0:
             return
-        ids: list[str] = scores.learner_ids.tolist()
-        values = _score_json(scores)
-        ranked = np.isin(scores.segments, list(_RANKED))
-        rank = _fixed(np.where(np.isnan(scores.probability), scores.index, scores.probability))
-        # Commands are written as protocol text directly: redis-py's packing of two million arguments would
-        # take longer than Redis takes to store them. The JSON is ASCII (json.dumps escapes the rest) and ids
-        # usually are: then a text's length is its byte length and a whole command is encoded at once.
-        size: Callable[[str], int] = len if "".join(ids).isascii() else _utf8_size
-        table = self._keys.scores(scores.course_id, scores.class_id)
-        ranking = self._keys.ranking(scores.course_id, scores.class_id)
-        payloads: list[bytes] = []
-        for at in range(0, n, _HSET_PAIRS):
-            pairs = [
-                f"${size(a)}\r\n{a}\r\n${len(b)}\r\n{b}\r\n"
-                for a, b in zip(ids[at : at + _HSET_PAIRS], values[at : at + _HSET_PAIRS], strict=True)
-            ]
-            payloads.append(_command("HSET", table, 2 * len(pairs), "".join(pairs)))
-        chosen = np.flatnonzero(ranked).tolist()
-        for at in range(0, len(chosen), _HSET_PAIRS):
-            rows = chosen[at : at + _HSET_PAIRS]
-            pairs = [f"${len(rank[r])}\r\n{rank[r]}\r\n${size(ids[r])}\r\n{ids[r]}\r\n" for r in rows]
-            payloads.append(_command("ZADD", ranking, 2 * len(pairs), "".join(pairs)))
-        gone = np.flatnonzero(~ranked).tolist()
-        for at in range(0, len(gone), _HSET_PAIRS):
-            members = [f"${size(ids[r])}\r\n{ids[r]}\r\n" for r in gone[at : at + _HSET_PAIRS]]
-            payloads.append(_command("ZREM", ranking, len(members), "".join(members)))
-        bulk = await self._bulk(n)
+        payloads, count = _score_commands(self._keys, scores)
+        bulk = await self._bulk(len(scores))
         try:
-            await bulk.send(payloads)
+            await bulk.send(payloads, count)  # built while Redis stores the previous ones
         finally:
             await bulk.close()
+
+
+def _score_commands(keys: Keys, scores: ScoreColumns) -> tuple[Iterator[bytes], int]:
+    """HSET of the scores, ZADD and ZREM of the ranking, in chunks, as protocol text; and how many.
+
+    Commands are written as protocol text directly: redis-py's packing of two million arguments would take
+    longer than Redis takes to store them. The JSON is ASCII (json.dumps escapes the rest) and ids usually
+    are: then a text's length is its byte length and a whole command is encoded at once.
+    """
+    n = len(scores)
+    ids: list[str] = scores.learner_ids.tolist()
+    size: Callable[[str], int] = len if "".join(ids).isascii() else _utf8_size
+    table = keys.scores(scores.course_id, scores.class_id)
+    ranking = keys.ranking(scores.course_id, scores.class_id)
+    ranked = np.isin(scores.segments, list(_RANKED))
+    chosen, gone = np.flatnonzero(ranked).tolist(), np.flatnonzero(~ranked).tolist()
+    count = sum(-(-len(rows) // _HSET_PAIRS) for rows in (ids, chosen, gone))
+
+    def commands() -> Iterator[bytes]:
+        quoted: tuple[dict[str, str], dict[str, str]] = ({}, {})
+        for at in range(0, n, _HSET_PAIRS):
+            rows = slice(at, min(at + _HSET_PAIRS, n))
+            values = _score_json(scores, rows, quoted)
+            pairs = [
+                f"${size(a)}\r\n{a}\r\n${len(b)}\r\n{b}\r\n" for a, b in zip(ids[rows], values, strict=True)
+            ]
+            yield _command("HSET", table, 2 * len(pairs), "".join(pairs))
+        rank = np.where(np.isnan(scores.probability), scores.index, scores.probability)
+        for at in range(0, len(chosen), _HSET_PAIRS):
+            picked = chosen[at : at + _HSET_PAIRS]
+            text = _fixed(rank[picked])
+            pairs = [
+                f"${len(t)}\r\n{t}\r\n${size(ids[r])}\r\n{ids[r]}\r\n"
+                for t, r in zip(text, picked, strict=True)
+            ]
+            yield _command("ZADD", ranking, 2 * len(pairs), "".join(pairs))
+        for at in range(0, len(gone), _HSET_PAIRS):
+            members = [f"${size(ids[r])}\r\n{ids[r]}\r\n" for r in gone[at : at + _HSET_PAIRS]]
+            yield _command("ZREM", ranking, len(members), "".join(members))
+
+    return commands(), count
 
 
 def _utf8_size(text: str) -> int:
@@ -218,18 +233,24 @@ def _fixed(values: NDArray[np.float64]) -> list[str]:
     return [t if t != "nan" else "null" for t in text] if np.isnan(values).any() else text
 
 
-def _score_json(scores: ScoreColumns) -> list[str]:
-    """The JSON RedisScores stores per learner ({"e","i","s","r","p"}), built for all learners at once."""
+def _score_json(
+    scores: ScoreColumns, rows: slice, quoted: tuple[dict[str, str], dict[str, str]]
+) -> list[str]:
+    """The JSON RedisScores stores per learner ({"e","i","s","r","p"}) for some rows, built all at once.
+
+    `quoted` remembers each phrase's JSON (learners share phrases: one string object per distinct phrase),
+    for the first reason and, with its separating comma, for the others (reasons fill the first slots).
+    """
     slots = []
     for j in range(scores.reasons.shape[1]):
-        column = scores.reasons[:, j].tolist()
-        # Learners share their phrases (one string object per distinct phrase): quote each phrase once.
-        # Reasons fill the first slots, so every slot after the first carries its separating comma.
-        quoted = {text: ("," if j else "") + json.dumps(text) if text else "" for text in set(column)}
-        slots.append(list(map(quoted.__getitem__, column)))
-    reasons = list(map("".join, zip(*slots, strict=True))) if slots else [""] * len(scores)
-    e, i, p = _fixed(scores.engagement), _fixed(scores.index), _fixed(scores.probability)
+        column = scores.reasons[rows, j].tolist()
+        known = quoted[1 if j else 0]
+        for text in set(column) - known.keys():
+            known[text] = ("," if j else "") + json.dumps(text) if text else ""
+        slots.append([known[t] for t in column])
+    reasons = list(map("".join, zip(*slots, strict=True))) if slots else [""] * len(scores.learner_ids[rows])
+    e, i, p = _fixed(scores.engagement[rows]), _fixed(scores.index[rows]), _fixed(scores.probability[rows])
     return [
         f'{{"e":{e_},"i":{i_},"s":"{s_}","r":[{r_}],"p":{p_}}}'
-        for e_, i_, s_, r_, p_ in zip(e, i, scores.segments.tolist(), reasons, p, strict=True)
+        for e_, i_, s_, r_, p_ in zip(e, i, scores.segments[rows].tolist(), reasons, p, strict=True)
     ]

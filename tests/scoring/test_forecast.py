@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import numpy as np
 import pytest
 
 from bot.config import ScoringConfig
+from bot.domain import ClassSession, ClassState, LearnerActivity, Purchase
 from scoring.datasets.synthetic import generate
 from scoring.errors import ScoringError
-from scoring.forecast import ClassEngagement, ClassOutcome, ConversionForecaster, backtest, engagement_of
+from scoring.forecast import (
+    ClassEngagement,
+    ClassOutcome,
+    ConversionForecaster,
+    backtest,
+    engagement_of,
+    forecast_class,
+    outcomes_of,
+)
 from scoring.rules import RuleScorer
 
 
@@ -51,3 +62,33 @@ def test_a_forecast_is_bounded_by_who_can_still_buy_even_far_from_past_classes()
 def test_too_few_past_classes_is_said_plainly() -> None:
     with pytest.raises(ScoringError, match="at least 4 past classes"):
         ConversionForecaster.fit(past_classes(courses=1, classes=3))
+
+
+def test_past_classes_get_the_purchases_made_until_the_next_class() -> None:
+    start = datetime(2026, 9, 1, 18, tzinfo=UTC)
+    classes = []
+    for j in range(5):
+        begin = start + timedelta(weeks=j)
+        session = ClassSession(
+            f"c{j}", "py", "", ClassState.ENDED, started_at=begin, ended_at=begin + timedelta(hours=1)
+        )
+        # Everyone comes; "ann" and "bob" would look like buyers now, whatever they were then.
+        activity = [
+            LearnerActivity(
+                name, "py", f"c{j}", 60, watched_seconds=1800, attended=True, bought=name in {"ann", "bob"}
+            )
+            for name in ("ann", "bob", "cid", "dee")
+        ]
+        classes.append((session, activity))
+    purchases = [
+        Purchase("o1", "py", "ann", 99, "USD", start + timedelta(days=1)),  # after class 0
+        Purchase("o2", "py", "bob", 99, "USD", start + timedelta(weeks=3, days=2)),
+    ]  # after class 3
+    outcomes = outcomes_of(list(reversed(classes)), purchases, RuleScorer(ScoringConfig()))
+    assert [o.conversions for o in outcomes] == [1, 0, 0, 1, 0]
+    # Who could still buy at each class: ann until she bought, bob until he did.
+    assert [o.engagement.present for o in outcomes] == [4, 3, 3, 3, 2]
+    forecast = forecast_class(outcomes, outcomes[-1].engagement)
+    assert forecast is not None
+    assert 0 <= forecast.low <= forecast.high <= 2
+    assert forecast_class(outcomes[:3], outcomes[-1].engagement) is None
