@@ -195,7 +195,7 @@ def timed_rescore(url: str, model_path: str, now_ms: int) -> dict[str, float]:
             "wall": wall,
             "cpu": cpu,
             "redis_cpu": redis_cpu,
-            "load": os.getloadavg()[0],
+            "loadavg": os.getloadavg()[0],
             "learners": float(summary.learners),
             **{f"t_{k}": v for k, v in summary.seconds.items()},
             **{f"seg_{k}": float(v) for k, v in summary.segments.items()},
@@ -297,7 +297,7 @@ def _print(args: argparse.Namespace, trained: dict[str, Any], f: dict[str, float
     table.add_row("  explain (reasons in words) and segments", f"{f['t_explain']:.2f} s")
     table.add_row("  write segments and reasons", f"{f['t_write']:.2f} s")
     table.add_row("CPU time: rescoring process, redis-server", f"{f['cpu']:.2f} s, {f['redis_cpu']:.2f} s")
-    table.add_row("load average (1 min) at the end", f"{f['load']:.1f} on {os.cpu_count()} cores")
+    table.add_row("load average (1 min) at the end", f"{f['loadavg']:.1f} on {os.cpu_count()} cores")
     verdict = "meets" if f["rss"] <= TARGET_BYTES else "MISSES"
     table.add_row("peak memory (RSS)", f"{f['rss'] / 2**20:,.0f} MiB ({verdict} the 4 GiB target)")
     table.add_row("predict only", f"{f['predict_per_s']:,.0f} learners/s")

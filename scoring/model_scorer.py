@@ -102,8 +102,19 @@ class Explanation:
 
 @dataclass
 class _Context:
-    raw: pd.DataFrame
-    class_ids: frozenset[str]
+    history: CourseHistory
+    _raw: pd.DataFrame | None = None
+
+    @property
+    def raw(self) -> pd.DataFrame:
+        # Built on first use: a batch rescoring refreshes the memory every time, a class may never ask.
+        if self._raw is None:
+            self._raw = raw_from_history(self.history)
+        return self._raw
+
+    @property
+    def class_ids(self) -> tuple[str, ...]:
+        return self.history.class_ids
 
 
 @dataclass
@@ -132,7 +143,7 @@ class ModelScorer:
 
     def refresh(self, history: CourseHistory) -> None:
         """Remember the course's latest bulk read: what `score()` adds a class's activity to."""
-        self._context[history.course_id] = _Context(raw_from_history(history), frozenset(history.class_ids))
+        self._context[history.course_id] = _Context(history)
 
     # --- the Scorer port ---
 

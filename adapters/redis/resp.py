@@ -152,13 +152,20 @@ _ZERO = 48
 
 def gather(b: NDArray[np.uint8], start: Ints, length: Ints, width: int) -> Bytes:
     """Fixed-width bytes values b[start:start+length] (NUL-padded, which numpy's bytes type strips)."""
-    chars = np.zeros((len(start), width), dtype=np.uint8)
     last = len(b) - 1
-    for pos in range(width):
-        inside = pos < length
-        chars[:, pos] = np.where(inside, b[np.minimum(start + pos, last)], 0)
-    result: Bytes = chars.view(f"S{width}").ravel()
+    if len(start) * width <= _GATHER_AT_ONCE:
+        pos = np.arange(width)
+        chars = b[np.minimum(start[:, None] + pos, last)]
+        chars[pos[None, :] >= length[:, None]] = 0
+    else:  # a big reply: one pass per position keeps the temporaries small
+        chars = np.zeros((len(start), width), dtype=np.uint8)
+        for at in range(width):
+            chars[:, at] = np.where(at < length, b[np.minimum(start + at, last)], 0)
+    result: Bytes = np.ascontiguousarray(chars).view(f"S{width}").ravel()
     return result
+
+
+_GATHER_AT_ONCE = 1 << 20
 
 
 class IdIndex:
@@ -174,7 +181,7 @@ class IdIndex:
         self._width = max(-(-ids.dtype.itemsize // 8) * 8, 8)
         self._words = self._as_words(ids)
         hashes = _mix(self._words)
-        self._order = np.argsort(hashes, kind="stable")
+        self._order = np.argsort(hashes)  # equal numbers (collisions) are settled below, in any order
         self._sorted = hashes[self._order]
         # Two ids with the same number (never seen, but possible) are told apart the slow way.
         self._exact = bool(len(hashes) < 2 or (np.diff(self._sorted) != 0).all())
@@ -196,7 +203,7 @@ class IdIndex:
         )
         words = self._as_words(keys[fits])
         hashes = _mix(words)
-        order = np.argsort(hashes, kind="stable")
+        order = np.argsort(hashes)
         at = np.minimum(np.searchsorted(self._sorted, hashes[order]), len(self._sorted) - 1)
         hit = self._sorted[at] == hashes[order]
         rows = self._order[at[hit]]
@@ -269,9 +276,13 @@ def parse_fast(data: bytes) -> Replies:
     counts = parse_ints(b, starts[arrays] + 1, lengths[arrays] - 1) if len(arrays) else np.zeros(0, np.int64)
     if (counts < 0).any() or int(counts.sum()) != len(items):
         raise RespFormatError("nested or nil arrays")
-    # Every item must follow its own array header: items between headers r and r+1 belong to reply r.
-    owner = np.searchsorted(arrays, items, side="right") - 1
-    if (owner < 0).any() or not np.array_equal(np.bincount(owner, minlength=len(arrays)), counts):
+    # Every item must lie between its own array header and the next one.
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    filled = np.flatnonzero(counts > 0)
+    following = np.append(arrays[1:], len(starts))
+    if (items[offsets[filled]] < arrays[filled]).any() or (
+        items[offsets[filled + 1] - 1] > following[filled]
+    ).any():
         raise RespFormatError("items outside their arrays")
     is_int = first[items] == _COLON
     integer = np.zeros(len(items), dtype=np.int64)

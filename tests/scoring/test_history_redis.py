@@ -9,7 +9,7 @@ import pytest
 
 from adapters.redis import RedisStore
 from adapters.redis.history import RedisHistory
-from adapters.redis.resp import IdIndex, RespError, parse, parse_fast, parse_slow
+from adapters.redis.resp import IdIndex, RespError, RespFormatError, parse, parse_fast, parse_slow
 from bot.clock import ManualClock
 from bot.config import ScoringConfig
 from bot.domain import (
@@ -47,6 +47,8 @@ def test_replies_parse_the_same_fast_and_slow_and_odd_values_fall_back() -> None
     )
     # A value holding a line break or starting with "$" is read right, through the slow path.
     assert parse(b"*2\r\n$4\r\na\r\nb\r\n$3\r\n$ab\r\n").texts().tolist() == [b"a\r\nb", b"$ab"]
+    with pytest.raises(RespFormatError, match="outside their arrays"):
+        parse_fast(b"$1\r\n5\r\n*1\r\n")
     with pytest.raises(RespError, match="WRONGTYPE"):
         parse(b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n")
 
