@@ -99,7 +99,8 @@ class CourseHistory:
 class ScoreColumns:
     """Scores of many learners at once, as the scoring engine hands them to the store.
 
-    `reasons[i]` are learner i's reasons in words, strongest first; empty strings pad shorter lists.
+    `reasons[i]` are learner i's reasons, strongest first, as numbers of `phrases` (learners share phrases:
+    "never clicked the offer (−)" is written once, not a million times); 0, the empty phrase, pads.
     `class_id` is empty for course-wide scores. `probability` is NaN where no model scored the learner.
     """
 
@@ -110,7 +111,8 @@ class ScoreColumns:
     index: Floats
     probability: Floats
     segments: Texts  # Segment values
-    reasons: NDArray[np.object_]  # learners x slots, str
+    reasons: NDArray[np.intp]  # learners x slots, numbers of phrases
+    phrases: tuple[str, ...] = ("",)
 
     def __post_init__(self) -> None:
         n = len(self.learner_ids)
@@ -119,6 +121,13 @@ class ScoreColumns:
                 raise ValueError(f"ScoreColumns.{name} must have one value per learner ({n})")
         if self.reasons.ndim != 2 or self.reasons.shape[0] != n:
             raise ValueError(f"ScoreColumns.reasons must be learners x slots ({n} x k)")
+        if self.phrases[:1] != ("",) or (
+            self.reasons.size and not 0 <= self.reasons.max() < len(self.phrases)
+        ):
+            raise ValueError("ScoreColumns.reasons must number phrases, phrase 0 being the empty one")
+
+    def reasons_of(self, row: int) -> tuple[str, ...]:
+        return tuple(self.phrases[c] for c in self.reasons[row].tolist() if c)
 
     def __len__(self) -> int:
         return len(self.learner_ids)

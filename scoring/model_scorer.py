@@ -33,7 +33,7 @@ from scoring.errors import ScoringError
 from scoring.explain import Signal
 from scoring.features import FEATURE_NAMES, add_class, derive, raw_from_activities, raw_from_history
 from scoring.rules import RuleScorer
-from scoring.signals import STORE_SIGNALS, Columns, columns_of, reasons, signals_of, words_of
+from scoring.signals import STORE_SIGNALS, Columns, columns_of, reason_codes, reasons, signals_of, words_of
 
 log = logging.getLogger(__name__)
 K = InteractionKind
@@ -221,14 +221,14 @@ class ModelScorer:
         if self.model is None:
             probability = np.full(len(history), np.nan)
             seg = rule_segments(index, features["offer_clicks"].to_numpy(), bought, opted_out, self.config)
-            words = _rule_reasons(columns_of(features, raw_columns(raw)))
+            codes, phrases = _rule_reasons(columns_of(features, raw_columns(raw)))
             clock.lap("explain")
         else:
             # Segments are decided on the figures as stored and shown (four decimals), never on hidden digits.
             probability = np.round(self.model.predict_prepared(features), 4)
             clock.lap("predict")
             seg = segments(probability, np.round(index, 4), bought, opted_out, self.config.model)
-            words = reasons(self.model, features, raw_columns(raw))
+            codes, phrases = reason_codes(self.model, features, raw_columns(raw))
             clock.lap("explain")
         return ScoreColumns(
             course_id=history.course_id,
@@ -238,7 +238,8 @@ class ModelScorer:
             index=np.round(index, 4),
             probability=np.round(probability, 4),
             segments=seg,
-            reasons=words,
+            reasons=codes,
+            phrases=tuple(phrases),
         )
 
     def why(self, history: CourseHistory, learner_id: str) -> Explanation:
@@ -279,15 +280,18 @@ class _Stopwatch:
 _RULE_FACTS = ("watch", "attendance", "offer", "questions", "polls", "messages")
 
 
-def _rule_reasons(columns: Columns) -> NDArray[np.object_]:
-    """Without a model: what the rules look at, in words (watching, attendance, the offer)."""
+def _rule_reasons(columns: Columns) -> tuple[NDArray[np.intp], list[str]]:
+    """Without a model: what the rules look at, in words (watching, attendance, the offer), as numbers."""
     picked = [g for g in STORE_SIGNALS if g.name in ("watch", "attendance", "offer")]
     n = len(next(iter(columns.values()))) if columns else 0
-    return (
-        np.column_stack([words_of(g.phrase(columns)) for g in picked])
-        if n
-        else np.empty((0, len(picked)), object)
-    )
+    vocabulary = [""]
+    codes = np.zeros((n, len(picked)), dtype=np.intp)
+    for slot, group in enumerate(picked):
+        if n:
+            phrases, which = group.phrase(columns)
+            codes[:, slot] = len(vocabulary) + which
+            vocabulary.extend(phrases)
+    return codes, vocabulary
 
 
 def load_scorer(config: ScoringConfig, clock: Clock, base: Path | None = None) -> tuple[ModelScorer, str]:

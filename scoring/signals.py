@@ -218,15 +218,15 @@ def grouped_contributions(
     return out
 
 
-def reasons(
+def reason_codes(
     model: TrainedModel, features: pd.DataFrame, extra: Columns | None = None, up: int = 2, down: int = 1
-) -> NDArray[np.object_]:
-    """Learners x (up + down) reasons in words with their direction, e.g. "watched 52 of 60 min (+)".
+) -> tuple[NDArray[np.intp], list[str]]:
+    """Learners x (up + down) reasons, as numbers of phrases in words with their direction.
 
-    `extra` holds what the words need beside the features (the store's raw totals, prefixed raw_). Reasons
-    read strongest raise first, then the strongest drag; empty strings pad learners with fewer strong signals.
-    Phrases are numbered while they are made, so a million learners' reasons are integer arrays until the
-    end, where each learner's slots point to shared phrase strings.
+    Phrases read like "watched 52 of 60 min (+)"; the strongest raises come first, then the strongest drags;
+    number 0 is the empty phrase, padding learners with fewer strong signals. `extra` holds what the words
+    need beside the features (the store's raw totals, prefixed raw_). Phrases are numbered while they are
+    made, so a million learners' reasons stay integer arrays.
     """
     groups = signal_groups(model)
     pushes = grouped_contributions(model, features, groups)
@@ -250,7 +250,15 @@ def reasons(
     rows, cols = np.nonzero(filled)
     packed = np.zeros(slots.shape, dtype=np.intp)
     packed[rows, place[rows, cols]] = codes[rows, cols]
-    result: NDArray[np.object_] = np.array(vocabulary, dtype=object)[packed]
+    return packed, vocabulary
+
+
+def reasons(
+    model: TrainedModel, features: pd.DataFrame, extra: Columns | None = None, up: int = 2, down: int = 1
+) -> NDArray[np.object_]:
+    """`reason_codes` as words: learners x slots of phrases ("" pads)."""
+    codes, vocabulary = reason_codes(model, features, extra, up, down)
+    result: NDArray[np.object_] = np.array(vocabulary, dtype=object)[codes]
     return result
 
 

@@ -195,7 +195,11 @@ def _score_commands(keys: Keys, scores: ScoreColumns) -> tuple[Iterator[bytes], 
     count = sum(-(-len(rows) // _HSET_PAIRS) for rows in (ids, chosen, gone))
 
     def commands() -> Iterator[bytes]:
-        quoted: tuple[dict[str, str], dict[str, str]] = ({}, {})
+        json_phrases = ["", *(json.dumps(p) for p in scores.phrases[1:])]
+        quoted = (
+            np.array(json_phrases, dtype=object),
+            np.array(["", *("," + q for q in json_phrases[1:])], dtype=object),
+        )
         for at in range(0, n, _HSET_PAIRS):
             rows = slice(at, min(at + _HSET_PAIRS, n))
             values = _score_json(scores, rows, quoted)
@@ -235,23 +239,19 @@ def _fixed(values: NDArray[np.float64]) -> list[str]:
 
 
 def _score_json(
-    scores: ScoreColumns, rows: slice, quoted: tuple[dict[str, str], dict[str, str]]
+    scores: ScoreColumns, rows: slice, quoted: tuple[NDArray[np.object_], NDArray[np.object_]]
 ) -> list[str]:
     """The JSON RedisScores stores per learner ({"e","i","s","r","p"}) for some rows, built all at once.
 
-    `quoted` remembers each phrase's JSON (learners share phrases: one string object per distinct phrase),
-    for the first reason and, with its separating comma, for the others (reasons fill the first slots).
+    `quoted` holds every phrase as JSON, once bare (the first reason) and once after its separating comma
+    (the others: reasons fill the first slots); each learner's reasons are then a few array lookups.
     """
-    slots = []
-    for j in range(scores.reasons.shape[1]):
-        column = scores.reasons[rows, j].tolist()
-        known = quoted[1 if j else 0]
-        for text in set(column) - known.keys():
-            known[text] = ("," if j else "") + json.dumps(text) if text else ""
-        slots.append([known[t] for t in column])
-    reasons = list(map("".join, zip(*slots, strict=True))) if slots else [""] * len(scores.learner_ids[rows])
+    codes = scores.reasons[rows]
+    reasons = quoted[0][codes[:, 0]] if codes.shape[1] else np.full(len(codes), "", dtype=object)
+    for j in range(1, codes.shape[1]):
+        reasons = reasons + quoted[1][codes[:, j]]
     e, i, p = _fixed(scores.engagement[rows]), _fixed(scores.index[rows]), _fixed(scores.probability[rows])
     return [
         f'{{"e":{e_},"i":{i_},"s":"{s_}","r":[{r_}],"p":{p_}}}'
-        for e_, i_, s_, r_, p_ in zip(e, i, scores.segments[rows].tolist(), reasons, p, strict=True)
+        for e_, i_, s_, r_, p_ in zip(e, i, scores.segments[rows].tolist(), reasons.tolist(), p, strict=True)
     ]
