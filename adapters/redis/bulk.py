@@ -38,6 +38,8 @@ class Bulk(Protocol):
 
     async def smembers(self, key: bytes) -> Bytes: ...
 
+    async def smembers_each(self, keys: Sequence[bytes]) -> list[Bytes]: ...
+
     async def hgetall(self, key: bytes) -> Replies: ...
 
     async def smismember(self, key: bytes, members: Sequence[bytes]) -> NDArray[np.bool_]: ...
@@ -170,6 +172,13 @@ class RawBulk:
         await self._replies(b"SMEMBERS", key, np.array([b""]), (), parts.append)
         return parts[0].texts()
 
+    async def smembers_each(self, keys: Sequence[bytes]) -> list[Bytes]:
+        """Several whole sets, pipelined: Redis reads the next set while the last one is parsed."""
+        found: list[Bytes] = []
+        chunks = (command(b"SMEMBERS", key) for key in keys)
+        await self._exchange(chunks, len(keys), lambda data: found.append(parse(data).texts()))
+        return found
+
     async def hgetall(self, key: bytes) -> Replies:
         parts: list[Replies] = []
         await self._replies(b"HGETALL", key, np.array([b""]), (), parts.append)
@@ -246,6 +255,9 @@ class ClientBulk:
     async def smembers(self, key: bytes) -> Bytes:
         members = sorted(_b(m) for m in await self._client.smembers(key.decode()))
         return np.array(members, dtype=np.bytes_) if members else np.zeros(0, dtype="S1")
+
+    async def smembers_each(self, keys: Sequence[bytes]) -> list[Bytes]:
+        return [await self.smembers(key) for key in keys]
 
     async def hgetall(self, key: bytes) -> Replies:
         pairs = await self._client.hgetall(key.decode())

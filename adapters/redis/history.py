@@ -13,8 +13,10 @@ and the ranking sorted set of learners one could still sell to; class id "" hold
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 import numpy as np
@@ -26,7 +28,7 @@ from adapters.redis.classes import RedisClasses
 from adapters.redis.connection import MEMORY_URL
 from adapters.redis.keys import Keys
 from adapters.redis.resp import Bytes, IdIndex
-from bot.domain import Segment
+from bot.domain import ClassSession, Segment
 from bot.history import COUNTED_KINDS, PLATFORM_BITS, CourseHistory, ScoreColumns
 
 MAX_CLASSES = 50
@@ -67,71 +69,60 @@ class RedisHistory:
         self._url = url
         self._raw_from = raw_from
 
-    async def _bulk(self, rows: int) -> Bulk:
+    @asynccontextmanager
+    async def _bulk(self, rows: int) -> AsyncIterator[Bulk]:
+        bulk: Bulk
         if self._url.startswith(MEMORY_URL) or rows < self._raw_from:
-            return ClientBulk(self._client)
-        return await RawBulk.open(self._url)
+            bulk = ClientBulk(self._client)
+        else:
+            bulk = await RawBulk.open(self._url)
+        try:
+            yield bulk
+        finally:
+            await bulk.close()
 
     async def read(
         self, course_id: str, now: datetime, learner_ids: Sequence[str] | None = None
     ) -> CourseHistory:
         keys = self._keys
-        course = keys.course(course_id).encode()
-        everyone = learner_ids is None
-        if learner_ids is None:
-            members_key = keys.course_learners(course_id)
-            bulk = await self._bulk(int(await self._client.scard(members_key)))
-            try:
-                raw_ids = await bulk.smembers(members_key.encode())
-            except BaseException:
-                await bulk.close()
-                raise
-        else:
-            raw_ids = (
-                np.array([i.encode() for i in learner_ids], dtype=np.bytes_)
-                if learner_ids
-                else (np.zeros(0, dtype="S1"))
-            )
-            bulk = await self._bulk(len(raw_ids))
-        try:
-            # Ids of equal length make identical commands but for the id: sorted so, they are built in bulk.
-            lengths = np.minimum(np.strings.str_len(raw_ids), 255).astype(np.uint8)  # a small key sorts fast
-            raw_ids = raw_ids[np.argsort(lengths, kind="stable")]
-            n = len(raw_ids)
-            width = len(_TOTAL_FIELDS)
-            *counters, last_platform = await bulk.hmget(
-                course + b"l:", raw_ids, [f.encode() for f in _TOTAL_FIELDS], texts=frozenset({width - 1})
-            )
-            ints = {
-                name: np.asarray(c, dtype=np.int64) for name, c in zip(_INT_FIELDS, counters, strict=True)
-            }
-            opted, identities = await bulk.hmget(
-                keys.learner("").encode(), raw_ids, [b"opted_out", b"identities"], texts=frozenset({0, 1})
-            )
-            opted_out = opted == b"1"
-            index = IdIndex(raw_ids) if everyone else None
-
-            sessions = [
-                s for s in await RedisClasses(self._client, keys).all(course_id) if s.started_at is not None
-            ]
-            sessions = sorted(sessions, key=lambda s: s.started_at or now)[-MAX_CLASSES:]
-            attended = np.zeros((n, len(sessions)), dtype=np.bool_)
-            for j, session in enumerate(sessions):
-                attended[:, j] = await self._members(
-                    bulk, keys.class_learners(course_id, session.id).encode(), raw_ids, index
+        sessions = [
+            s for s in await RedisClasses(self._client, keys).all(course_id) if s.started_at is not None
+        ]
+        sessions = sorted(sessions, key=lambda s: s.started_at or now)[-MAX_CLASSES:]
+        rows = (
+            len(learner_ids)
+            if learner_ids is not None
+            else int(await self._client.scard(keys.course_learners(course_id)))
+        )
+        async with self._bulk(rows) as counters, self._bulk(rows) as sets:
+            if learner_ids is None:
+                ids = await sets.smembers(keys.course_learners(course_id).encode())
+            else:
+                ids = (
+                    np.array([i.encode() for i in learner_ids], dtype=np.bytes_)
+                    if learner_ids
+                    else (np.zeros(0, dtype="S1"))
                 )
-            bought = await self._members(bulk, keys.buyers(course_id).encode(), raw_ids, index)
-            coupons = await self._coupons(bulk, course_id, raw_ids, index)
-        finally:
-            await bulk.close()
+            # Ids of equal length make identical commands but for the id: sorted so, they are built in bulk.
+            lengths = np.minimum(np.strings.str_len(ids), 255).astype(np.uint8)  # a small key sorts fast
+            ids = ids[np.argsort(lengths, kind="stable")]
+            # Per-learner counters on one connection, whole sets on the other: Redis serves one while Python
+            # parses the replies of the other.
+            async with asyncio.TaskGroup() as group:
+                learners = group.create_task(self._learners(counters, course_id, ids))
+                memberships = group.create_task(
+                    self._sets(sets, course_id, sessions, ids, learner_ids is None)
+                )
+        totals, opted_out, platforms = learners.result()
+        attended, bought, coupons = memberships.result()
         return CourseHistory(
             course_id=course_id,
             read_at=now,
-            learner_ids=_decode_ids(raw_ids) if n else np.zeros(0, dtype=np.str_),
-            counts={k: ints[k.value] for k in COUNTED_KINDS},
-            watch_s=ints["watch_s"],
-            first_ms=ints["first_ts"],
-            platforms=_platform_bits(np.asarray(identities, np.bytes_), np.asarray(last_platform, np.bytes_)),
+            learner_ids=_decode_ids(ids) if len(ids) else np.zeros(0, dtype=np.str_),
+            counts={k: totals[k.value] for k in COUNTED_KINDS},
+            watch_s=totals["watch_s"],
+            first_ms=totals["first_ts"],
+            platforms=platforms,
             opted_out=opted_out,
             bought=bought,
             coupons_issued=coupons,
@@ -143,12 +134,39 @@ class RedisHistory:
             attended=attended,
         )
 
-    @staticmethod
-    async def _members(bulk: Bulk, key: bytes, ids: Bytes, index: IdIndex | None) -> NDArray[np.bool_]:
-        """Which of `ids` are in the set: the whole set looked up in the index, or SMISMEMBER for a few."""
-        if index is None:
-            return await bulk.smismember(key, ids.tolist())
-        return index.members(await bulk.smembers(key))
+    async def _learners(
+        self, bulk: Bulk, course_id: str, ids: Bytes
+    ) -> tuple[dict[str, NDArray[np.int64]], NDArray[np.bool_], NDArray[np.uint8]]:
+        """Each learner's course totals and profile: counters, opted out, platforms."""
+        width = len(_TOTAL_FIELDS)
+        *counters, last_platform = await bulk.hmget(
+            self._keys.course(course_id).encode() + b"l:",
+            ids,
+            [f.encode() for f in _TOTAL_FIELDS],
+            texts=frozenset({width - 1}),
+        )
+        totals = {name: np.asarray(c, dtype=np.int64) for name, c in zip(_INT_FIELDS, counters, strict=True)}
+        opted, identities = await bulk.hmget(
+            self._keys.learner("").encode(), ids, [b"opted_out", b"identities"], texts=frozenset({0, 1})
+        )
+        platforms = _platform_bits(np.asarray(identities, np.bytes_), np.asarray(last_platform, np.bytes_))
+        return totals, np.asarray(opted == b"1", dtype=np.bool_), platforms
+
+    async def _sets(
+        self, bulk: Bulk, course_id: str, sessions: Sequence[ClassSession], ids: Bytes, everyone: bool
+    ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.int64]]:
+        """Attendance of each class, who bought, coupons received: from sets, one command each."""
+        keys = self._keys
+        set_keys = [keys.class_learners(course_id, s.id).encode() for s in sessions] + [
+            keys.buyers(course_id).encode()
+        ]
+        if everyone:
+            index = IdIndex(ids)
+            found = [index.members(members) for members in await bulk.smembers_each(set_keys)]
+        else:
+            found = [await bulk.smismember(key, ids.tolist()) for key in set_keys]
+        attended = np.column_stack(found[:-1]) if sessions else np.zeros((len(ids), 0), dtype=np.bool_)
+        return attended, found[-1], await self._coupons(bulk, course_id, ids, index if everyone else None)
 
     async def _coupons(
         self, bulk: Bulk, course_id: str, ids: Bytes, index: IdIndex | None
@@ -171,11 +189,8 @@ class RedisHistory:
         if len(scores) == 0:
             return
         payloads, count = _score_commands(self._keys, scores)
-        bulk = await self._bulk(len(scores))
-        try:
+        async with self._bulk(len(scores)) as bulk:
             await bulk.send(payloads, count)  # built while Redis stores the previous ones
-        finally:
-            await bulk.close()
 
 
 def _score_commands(keys: Keys, scores: ScoreColumns) -> tuple[Iterator[bytes], int]:
