@@ -63,6 +63,10 @@ def config_check(file: Annotated[Path, typer.Argument(help="The TOML configurati
 def demo(
     learners: Annotated[int, typer.Option(min=1, max=100_000, help="How many simulated learners.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same summary.")] = 1,
+    classes: Annotated[
+        int,
+        typer.Option(min=1, max=20, help="A weekly series of classes; from 5 on, the last gets a forecast."),
+    ] = 1,
     redis: Annotated[
         str, typer.Option(help="Redis URL; the default runs on the embedded in-process store.")
     ] = "memory://",
@@ -74,7 +78,7 @@ def demo(
     from bot.demo.simulation import DemoOptions, run_demo
     from bot.demo.summary import render
 
-    options = DemoOptions(learners=learners, seed=seed, redis_url=redis, config_path=config)
+    options = DemoOptions(learners=learners, seed=seed, classes=classes, redis_url=redis, config_path=config)
     started = time.perf_counter()
     with Progress(
         TextColumn("[progress.description]{task.description:<28}"),
@@ -95,7 +99,8 @@ def demo(
         except StoreUnavailable as exc:
             raise _fail(str(exc), 2) from None
     render(summary, out)
-    out.print(f"[dim]Ten simulated days in {time.perf_counter() - started:.1f} s.[/dim]")
+    days = 10 + 7 * (classes - 1)
+    out.print(f"[dim]{days} simulated days in {time.perf_counter() - started:.1f} s.[/dim]")
 
 
 @app.command()
