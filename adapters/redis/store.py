@@ -12,11 +12,14 @@ from adapters.redis.intake import RedisIntake
 from adapters.redis.keys import Keys
 from adapters.redis.learners import RedisLearners
 from adapters.redis.outbox import RedisOutbox
+from adapters.redis.relay import RedisRelay
 from adapters.redis.scores import RedisScores
 
 
 class RedisStore:
-    def __init__(self, handle: RedisHandle, key_prefix: str = "cp", dedup_window: timedelta = timedelta(days=7)):
+    def __init__(
+        self, handle: RedisHandle, key_prefix: str = "cp", dedup_window: timedelta = timedelta(days=7)
+    ):
         self.handle = handle
         self.client = handle.client
         self.keys = Keys(key_prefix)
@@ -27,9 +30,12 @@ class RedisStore:
         self.scores = RedisScores(self.client, self.keys)
         self.coupons = RedisCoupons(self.client, self.keys)
         self.outbox = RedisOutbox(self.client, self.keys)
+        self.relay = RedisRelay(self.client, self.keys)
 
     @classmethod
-    def open(cls, url: str, key_prefix: str = "cp", dedup_window: timedelta = timedelta(days=7)) -> RedisStore:
+    def open(
+        cls, url: str, key_prefix: str = "cp", dedup_window: timedelta = timedelta(days=7)
+    ) -> RedisStore:
         return cls(open_redis(url), key_prefix, dedup_window)
 
     async def ping(self) -> None:

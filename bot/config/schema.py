@@ -9,6 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from zoneinfo import ZoneInfo
 
 from bot.config.problems import Invalid
+from bot.config.relay import RelayConfig
 from bot.config.types import Duration, Slug, TimeZone
 
 
@@ -148,6 +149,7 @@ class Config(Section):
     scoring: ScoringConfig = ScoringConfig()
     coupons: dict[Slug, CouponPoolConfig] = {}
     campaigns: list[CampaignConfig] = []
+    relay: RelayConfig = RelayConfig()
 
     def campaign(self, campaign_id: str) -> CampaignConfig:
         return next(c for c in self.campaigns if c.id == campaign_id)

@@ -7,6 +7,7 @@ from bot.domain.interactions import Interaction, InteractionKind
 from bot.domain.learners import Learner
 from bot.domain.messages import Button, Delivery, DeliveryStatus, OutboundMessage
 from bot.domain.platforms import Identity, Platform
+from bot.domain.relay import LinkGrant, LiveOffer
 from bot.domain.scores import LearnerActivity, LearnerScore, Segment
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "Learner",
     "LearnerActivity",
     "LearnerScore",
+    "LinkGrant",
+    "LiveOffer",
     "OutboundMessage",
     "Platform",
     "Segment",

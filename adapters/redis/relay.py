@@ -1,0 +1,128 @@
+"""The stream relay's state: link grants, the heartbeat pace, live viewers and the teacher's live offer.
+
+Keys (besides the prefix, the same layout as adapters.redis.keys):
+    <prefix>:{links}:g:<grant id>                 "course<US>class<US>learner", expires with its links
+    <prefix>:{<course>}:hb:<class>:<learner>       ms of the last admitted heartbeat (the pace)
+    <prefix>:{<course>}:viewers:<class>            sorted set learner -> ms of their last admitted heartbeat
+    <prefix>:{<course>}:offer:<class>              hash text, url, ends_at: the live offer on the watch page
+Every process of a deployment reads and writes the same keys, so they agree on pace and viewers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+import redis.asyncio as aioredis
+
+from adapters.redis.keys import Keys
+from adapters.redis.scripts import lua
+from bot.domain import LinkGrant, LiveOffer
+
+_SEP = "\x1f"
+# A class's viewer set lives on for a day after its last heartbeat: long enough for any report on it.
+_VIEWERS_TTL = timedelta(days=1)
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+class RedisRelay:
+    def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
+        self._client = client
+        self._keys = keys
+        self._admit = client.register_script(lua("relay_heartbeats"))
+
+    # --- link grants ---
+    def _grant_key(self, grant_id: str) -> str:
+        return f"{self._keys.prefix}:{{links}}:g:{grant_id}"
+
+    async def put_grants(self, grants: Mapping[str, LinkGrant], ttl: timedelta) -> None:
+        """Store grants by id; storing one again only extends its life (ids are derived from the grant)."""
+        seconds = max(int(ttl.total_seconds()), 1)
+        async with self._client.pipeline(transaction=False) as pipe:
+            for grant_id, g in grants.items():
+                pipe.set(
+                    self._grant_key(grant_id), _SEP.join((g.course_id, g.class_id, g.learner_id)), ex=seconds
+                )
+            await pipe.execute()
+
+    async def get_grants(self, grant_ids: Sequence[str]) -> dict[str, LinkGrant]:
+        if not grant_ids:
+            return {}
+        rows = await self._client.mget([self._grant_key(g) for g in grant_ids])
+        out: dict[str, LinkGrant] = {}
+        for grant_id, row in zip(grant_ids, rows, strict=True):
+            if row:
+                course_id, class_id, learner_id = row.split(_SEP)
+                out[grant_id] = LinkGrant(course_id, class_id, learner_id)
+        return out
+
+    # --- heartbeat pace and live viewers ---
+    async def admit_heartbeats(
+        self, beats: Sequence[tuple[LinkGrant, datetime]], min_gap: timedelta
+    ) -> list[bool]:
+        """For each heartbeat, whether it comes at least `min_gap` after the last admitted one of the same
+        learner and class; admitted ones become the new last and mark the learner as a live viewer."""
+        by_course: dict[str, list[int]] = defaultdict(list)
+        args: dict[str, list[str]] = defaultdict(list)
+        for i, (grant, at) in enumerate(beats):
+            by_course[grant.course_id].append(i)
+            args[grant.course_id] += [grant.class_id, grant.learner_id, str(_ms(at))]
+        gap_ms = int(min_gap.total_seconds() * 1000)
+        head = [str(gap_ms), str(gap_ms + 60_000), str(int(_VIEWERS_TTL.total_seconds() * 1000))]
+        async with self._client.pipeline(transaction=False) as pipe:
+            for course_id, course_args in args.items():
+                await self._admit(
+                    keys=[self._keys.course(course_id)], args=[*head, *course_args], client=pipe
+                )
+            flags = await pipe.execute()
+        admitted = [False] * len(beats)
+        for indexes, flag in zip(by_course.values(), flags, strict=True):
+            for i, char in zip(indexes, str(flag), strict=True):
+                admitted[i] = char == "1"
+        return admitted
+
+    async def live_viewers(self, course_id: str, class_id: str, since: datetime) -> int:
+        """Learners of the class with an admitted heartbeat at or after `since`."""
+        return int(await self._client.zcount(self._viewers_key(course_id, class_id), _ms(since), "+inf"))
+
+    def _viewers_key(self, course_id: str, class_id: str) -> str:
+        return f"{self._keys.course(course_id)}viewers:{class_id}"
+
+    # --- the live offer ---
+    def _offer_key(self, course_id: str, class_id: str) -> str:
+        return f"{self._keys.course(course_id)}offer:{class_id}"
+
+    async def set_offer(self, offer: LiveOffer) -> None:
+        key = self._offer_key(offer.course_id, offer.class_id)
+        fields = {
+            "text": offer.text,
+            "url": offer.url,
+            "ends_at": offer.ends_at.isoformat() if offer.ends_at else "",
+        }
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            pipe.hset(key, mapping=fields)
+            if offer.ends_at is not None:
+                pipe.expireat(key, offer.ends_at + timedelta(days=1))
+            await pipe.execute()
+
+    async def clear_offer(self, course_id: str, class_id: str) -> None:
+        await self._client.delete(self._offer_key(course_id, class_id))
+
+    async def offer(self, course_id: str, class_id: str) -> LiveOffer | None:
+        """The class's offer as last set, running or not (LiveOffer.running tells)."""
+        fields = await self._client.hgetall(self._offer_key(course_id, class_id))
+        if not fields:
+            return None
+        ends = fields.get("ends_at", "")
+        return LiveOffer(
+            course_id,
+            class_id,
+            fields.get("text", ""),
+            fields.get("url", ""),
+            datetime.fromisoformat(ends) if ends else None,
+        )

@@ -1,0 +1,66 @@
+"""Group commit: requests that arrive while the store is busy are written together in one round trip.
+
+Each `submit` waits for its own result. One flush runs at a time: at low load a request is written on the
+next turn of the event loop (plus `window`), and under load everything that queued during a flush goes in
+the next one, so batches grow with the load and the store sees a few large writes instead of many small.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class MicroBatcher(Generic[T, R]):
+    def __init__(
+        self,
+        flush: Callable[[Sequence[T]], Awaitable[Sequence[R]]],
+        window: float = 0.0,
+        max_size: int = 1000,
+    ) -> None:
+        self._flush = flush
+        self._window = window
+        self._max_size = max_size
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def submit(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if self._drainer is None:
+            self._drainer = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            # Let every request already waiting on the loop join this batch (and, with a window, a few more).
+            await asyncio.sleep(self._window)
+            while self._pending:
+                batch = self._pending[: self._max_size]
+                del self._pending[: self._max_size]
+                await self._run(batch)
+        finally:
+            self._drainer = None
+
+    async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            results = await self._flush([item for item, _ in batch])
+        except (
+            Exception
+        ) as exc:  # every waiter of the batch gets the store's error, and decides what to answer
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():  # its request may have been cancelled meanwhile
+                future.set_result(result)
+
+    async def close(self) -> None:
+        """Write what is queued and wait for it (on shutdown)."""
+        while self._drainer is not None:
+            await asyncio.shield(self._drainer)
