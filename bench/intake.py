@@ -38,7 +38,9 @@ def make_events(n: int, seed: int, chat_log: Path | None) -> list[Interaction]:
     if chat_log is not None:
         with chat_log.open(newline="", encoding="utf-8") as fh:
             # Pseudonymise: real usernames never leave this function.
-            speakers = [hashlib.sha256(row["username"].encode()).hexdigest()[:12] for row in csv.DictReader(fh)]
+            speakers = [
+                hashlib.sha256(row["username"].encode()).hexdigest()[:12] for row in csv.DictReader(fh)
+            ]
     learners = [f"tg-{i}" for i in range(5000)]
     start = datetime(2026, 11, 1, 18, 0, tzinfo=UTC)
     kinds = [InteractionKind.MESSAGE] * 5 + [InteractionKind.REACTION] * 2 + [InteractionKind.QUESTION]
@@ -49,14 +51,30 @@ def make_events(n: int, seed: int, chat_log: Path | None) -> list[Interaction]:
         if i % 3 == 0:
             learner = rng.choice(learners)
             events.append(
-                Interaction(InteractionKind.WATCH_HEARTBEAT, Platform.WEB, f"hb{i}", course, learner, at,
-                            class_id="c1", payload={"seconds": 15})
+                Interaction(
+                    InteractionKind.WATCH_HEARTBEAT,
+                    Platform.WEB,
+                    f"hb{i}",
+                    course,
+                    learner,
+                    at,
+                    class_id="c1",
+                    payload={"seconds": 15},
+                )
             )
             continue
         learner = f"tg-{speakers[i % len(speakers)]}" if speakers else rng.choice(learners)
         events.append(
-            Interaction(rng.choice(kinds), Platform.TELEGRAM, f"u{i}", course, learner, at,
-                        chat_id="-100123", class_id="c1")
+            Interaction(
+                rng.choice(kinds),
+                Platform.TELEGRAM,
+                f"u{i}",
+                course,
+                learner,
+                at,
+                chat_id="-100123",
+                class_id="c1",
+            )
         )
     return events
 
@@ -70,8 +88,16 @@ async def raw_xadd(client: aioredis.Redis, events: list[Interaction], batch: int
             for e in events[start : start + batch]:
                 pipe.xadd(
                     "bench:raw",
-                    {"k": e.kind.value, "p": e.platform.value, "e": e.event_id, "l": e.learner_id, "c": e.class_id,
-                     "ch": e.chat_id, "t": str(int(e.at.timestamp() * 1000)), "d": "{}"},
+                    {
+                        "k": e.kind.value,
+                        "p": e.platform.value,
+                        "e": e.event_id,
+                        "l": e.learner_id,
+                        "c": e.class_id,
+                        "ch": e.chat_id,
+                        "t": str(int(e.at.timestamp() * 1000)),
+                        "d": "{}",
+                    },
                 )
             await pipe.execute()
     return len(events) / (time.perf_counter() - t0)
@@ -107,11 +133,15 @@ async def run(url: str, n: int, batch: int, rounds: int, chat_log: Path | None) 
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--redis", help="use this Redis (its current database is flushed!) instead of a private one")
+    parser.add_argument(
+        "--redis", help="use this Redis (its current database is flushed!) instead of a private one"
+    )
     parser.add_argument("--chat-log", type=Path, help="CSV with username,message columns to replay as chat")
     args = parser.parse_args(argv)
 

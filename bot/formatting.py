@@ -54,7 +54,9 @@ def mention(platform_user_id: str, label: str) -> str:
 
 
 class _Renderer:
-    def __init__(self, escape: Callable[[str], str], tags: dict[str, str], link_open: str, link_close: str) -> None:
+    def __init__(
+        self, escape: Callable[[str], str], tags: dict[str, str], link_open: str, link_close: str
+    ) -> None:
         self.escape = escape
         self.tags = tags
         self.link_open = link_open  # format string with {url}
@@ -104,8 +106,16 @@ def _plain(text: str) -> str:
 
 _HTML = _Renderer(
     _html_escape,
-    {"b": "<b>", "/b": "</b>", "i": "<i>", "/i": "</i>", "code": "<code>", "/code": "</code>",
-     "@": '<a href="tg://user?id={id}">', "/@": "</a>"},
+    {
+        "b": "<b>",
+        "/b": "</b>",
+        "i": "<i>",
+        "/i": "</i>",
+        "code": "<code>",
+        "/code": "</code>",
+        "@": '<a href="tg://user?id={id}">',
+        "/@": "</a>",
+    },
     '<a href="{url}">',
     "</a>",
 )

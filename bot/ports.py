@@ -21,6 +21,7 @@ from bot.domain import (
     LearnerScore,
     OutboundMessage,
     Platform,
+    Purchase,
 )
 
 
@@ -74,6 +75,8 @@ class Classes(Protocol):
 
     async def current(self, course_id: str) -> ClassSession | None: ...
 
+    async def latest_ended(self, course_id: str) -> ClassSession | None: ...
+
     async def new_id(self, course_id: str) -> str: ...
 
 
@@ -82,7 +85,15 @@ class Activity(Protocol):
 
     async def course_learners(self, course_id: str) -> list[str]: ...
 
+    async def enroll(self, course_id: str, learner_id: str) -> None: ...
+
     async def buyers(self, course_id: str) -> set[str]: ...
+
+    async def mark_buyer(self, course_id: str, learner_id: str) -> None: ...
+
+    async def class_attendees(self, course_id: str, class_id: str) -> set[str]: ...
+
+    async def last_platforms(self, course_id: str, learner_ids: list[str]) -> dict[str, str]: ...
 
 
 class Scores(Protocol):
@@ -93,11 +104,78 @@ class Scores(Protocol):
     async def for_class(self, course_id: str, class_id: str) -> dict[str, LearnerScore]: ...
 
 
+class Orders(Protocol):
+    async def add(self, purchase: Purchase) -> bool:
+        """Record an order once; False when this order id was recorded before."""
+        ...
+
+    async def for_course(self, course_id: str) -> list[Purchase]: ...
+
+
+class CodeTaken(Exception):
+    """A store refuses a freshly drawn coupon code because it exists already; the issuer draws again."""
+
+
 class Coupons(Protocol):
     async def issue(self, coupon: Coupon, idempotency_key: str) -> Coupon: ...
 
-    async def redeem(self, code: str, order_id: str, at: datetime) -> Coupon: ...
+    async def get(self, code: str) -> Coupon | None: ...
+
+    async def redeem(self, code: str, order_id: str, at: datetime) -> Coupon:
+        """Redeem atomically; raise a DomainError saying why not (used, expired, revoked, unknown)."""
+        ...
 
     async def for_learner(self, learner_id: str) -> list[Coupon]: ...
 
     async def counts(self, course_id: str) -> Mapping[str, int]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A message as the outbox holds it: what to send, and how many times it was tried."""
+
+    entry_id: str
+    message: OutboundMessage
+    attempts: int = 0
+
+
+class Outbox(Protocol):
+    """The durable queue between campaigns and platforms; each idempotency key is sent at most once."""
+
+    async def enqueue(self, messages: Sequence[OutboundMessage], now: datetime) -> int: ...
+
+    async def read(self, consumer: str, count: int, block_ms: int | None = None) -> list[Envelope]: ...
+
+    async def reclaim(self, consumer: str, min_idle_ms: int, count: int) -> list[Envelope]: ...
+
+    async def claim(self, key: str, consumer: str, now: datetime) -> str: ...
+
+    async def finish(
+        self, envelope: Envelope, status: str, now: datetime, *, message_id: str = "", reason: str = ""
+    ) -> None: ...
+
+    async def ack(self, envelope: Envelope) -> None: ...
+
+    async def defer(self, envelope: Envelope, due: datetime, reason: str, now: datetime) -> None: ...
+
+    async def promote_due(self, now: datetime, limit: int = 500) -> int: ...
+
+    async def record_skip(self, campaign_id: str, step_id: str, reason: str, count: int = 1) -> None: ...
+
+    async def stats(self) -> dict[tuple[str, str, str], int]: ...
+
+
+class LinkMaker(Protocol):
+    """The personal link a learner opens to watch a class (a tracked link once the relay runs)."""
+
+    def class_link(self, learner_id: str, session: ClassSession) -> str: ...
+
+
+class ClassEvents(Protocol):
+    """What the campaign engine hears from the teachers' commands."""
+
+    async def class_scheduled(self, session: ClassSession) -> int: ...
+
+    async def class_started(self, session: ClassSession) -> int: ...
+
+    async def class_ended(self, session: ClassSession) -> int: ...

@@ -36,7 +36,9 @@ SAMPLE_CONTEXT: Mapping[str, Any] = {
 
 
 def _environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    env = ImmutableSandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
+    )
     env.filters["bold"] = formatting.bold
     env.filters["italic"] = formatting.italic
     env.filters["code"] = formatting.code

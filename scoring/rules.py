@@ -24,10 +24,18 @@ class RuleScorer:
         self.config = config
         w = config.weights
         total = w.watch + w.participation + w.intent
-        self._w_watch, self._w_part, self._w_intent = w.watch / total, w.participation / total, w.intent / total
+        self._w_watch, self._w_part, self._w_intent = (
+            w.watch / total,
+            w.participation / total,
+            w.intent / total,
+        )
         p = config.points
-        self._points = {K.MESSAGE: p.message, K.QUESTION: p.question, K.REACTION: p.reaction,
-                        K.POLL_ANSWER: p.poll_answer}
+        self._points = {
+            K.MESSAGE: p.message,
+            K.QUESTION: p.question,
+            K.REACTION: p.reaction,
+            K.POLL_ANSWER: p.poll_answer,
+        }
 
     def score(self, activity: Sequence[LearnerActivity]) -> list[LearnerScore]:
         return [self.score_one(a) for a in activity]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
+from adapters.redis.decoded import str_set
 from adapters.redis.keys import Keys
 from bot.domain import ClassSession, InteractionKind, LearnerActivity
 
@@ -17,19 +18,19 @@ class RedisActivity:
         self._keys = keys
 
     async def course_learners(self, course_id: str) -> list[str]:
-        return sorted(await self._client.smembers(self._keys.course_learners(course_id)))
+        return sorted(str_set(await self._client.smembers(self._keys.course_learners(course_id))))
 
     async def enroll(self, course_id: str, learner_id: str) -> None:
         await self._client.sadd(self._keys.course_learners(course_id), learner_id)
 
     async def buyers(self, course_id: str) -> set[str]:
-        return set(await self._client.smembers(self._keys.buyers(course_id)))
+        return str_set(await self._client.smembers(self._keys.buyers(course_id)))
 
     async def mark_buyer(self, course_id: str, learner_id: str) -> None:
         await self._client.sadd(self._keys.buyers(course_id), learner_id)
 
     async def class_attendees(self, course_id: str, class_id: str) -> set[str]:
-        return set(await self._client.smembers(self._keys.class_learners(course_id, class_id)))
+        return str_set(await self._client.smembers(self._keys.class_learners(course_id, class_id)))
 
     async def last_platforms(self, course_id: str, learner_ids: list[str]) -> dict[str, str]:
         async with self._client.pipeline(transaction=False) as pipe:
@@ -54,7 +55,9 @@ class RedisActivity:
                 rows = await pipe.execute()
             counters, profiles = rows[: len(chunk)], rows[len(chunk) :]
             for learner_id, fields, (opted_out, name) in zip(chunk, counters, profiles, strict=True):
-                counts = {k: int(fields[k.value]) for k in _COUNTED if k.value in fields}
+                counts: dict[InteractionKind, int] = {
+                    k: int(fields[k.value]) for k in _COUNTED if k.value in fields
+                }
                 out.append(
                     LearnerActivity(
                         learner_id=learner_id,

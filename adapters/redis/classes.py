@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 
+from adapters.redis.decoded import str_list, str_map
 from adapters.redis.keys import Keys
 from bot.domain import ClassSession, ClassState
 
@@ -62,11 +63,11 @@ class RedisClasses:
             await pipe.execute()
 
     async def get(self, course_id: str, class_id: str) -> ClassSession | None:
-        fields = await self._client.hgetall(self._keys.class_session(course_id, class_id))
+        fields = str_map(await self._client.hgetall(self._keys.class_session(course_id, class_id)))
         return _session(fields) if fields else None
 
     async def all(self, course_id: str) -> list[ClassSession]:
-        ids = await self._client.zrange(self._keys.classes(course_id), 0, -1)
+        ids = str_list(await self._client.zrange(self._keys.classes(course_id), 0, -1))
         async with self._client.pipeline(transaction=False) as pipe:
             for class_id in ids:
                 pipe.hgetall(self._keys.class_session(course_id, class_id))

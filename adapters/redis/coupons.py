@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 
+from adapters.redis.decoded import str_map, str_set
 from adapters.redis.keys import Keys
 from adapters.redis.scripts import lua
 from bot.domain import Coupon, CouponKind, CouponStatus
 from bot.domain.errors import DomainError
+from bot.ports import CodeTaken
 
 
 class CouponRejected(DomainError):
@@ -18,10 +20,6 @@ class CouponRejected(DomainError):
         super().__init__(f"coupon {code} cannot be redeemed: {reason}")
         self.code = code
         self.reason = reason
-
-
-class CodeCollision(Exception):
-    """A freshly drawn code already exists; draw another."""
 
 
 def _ms(value: datetime) -> str:
@@ -74,13 +72,13 @@ class RedisCoupons:
             args=[idempotency_key, coupon.code, coupon.learner_id, coupon.course_id, *flat],
         )
         if int(created) < 0:
-            raise CodeCollision(coupon.code)
+            raise CodeTaken(coupon.code)
         stored = await self.get(str(code))
         assert stored is not None
         return stored
 
     async def get(self, code: str) -> Coupon | None:
-        fields = await self._client.hgetall(self._keys.coupon(code))
+        fields = str_map(await self._client.hgetall(self._keys.coupon(code)))
         return _coupon(fields) if fields else None
 
     async def redeem(self, code: str, order_id: str, at: datetime) -> Coupon:
@@ -92,7 +90,7 @@ class RedisCoupons:
         return coupon
 
     async def for_learner(self, learner_id: str) -> list[Coupon]:
-        codes = sorted(await self._client.smembers(f"{self._keys.coupons()}learner:{learner_id}"))
+        codes = sorted(str_set(await self._client.smembers(f"{self._keys.coupons()}learner:{learner_id}")))
         async with self._client.pipeline(transaction=False) as pipe:
             for code in codes:
                 pipe.hgetall(self._keys.coupon(code))
@@ -100,5 +98,5 @@ class RedisCoupons:
         return sorted((_coupon(r) for r in rows if r), key=lambda c: c.issued_at)
 
     async def counts(self, course_id: str) -> Mapping[str, int]:
-        raw = await self._client.hgetall(f"{self._keys.coupons()}stats:{course_id}")
+        raw = str_map(await self._client.hgetall(f"{self._keys.coupons()}stats:{course_id}"))
         return {k: int(v) for k, v in raw.items()}

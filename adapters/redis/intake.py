@@ -14,8 +14,11 @@ from adapters.redis.scripts import lua
 from bot.domain import Interaction, InteractionKind
 from bot.ports import IngestResult
 
+
 def _encode(event: Interaction) -> tuple[str, ...]:
-    payload = json.dumps(dict(event.payload), separators=(",", ":"), ensure_ascii=False) if event.payload else "{}"
+    payload = (
+        json.dumps(dict(event.payload), separators=(",", ":"), ensure_ascii=False) if event.payload else "{}"
+    )
     seconds = int(event.payload.get("seconds", 0)) if event.kind is InteractionKind.WATCH_HEARTBEAT else 0
     return (
         event.kind.value,
@@ -55,4 +58,3 @@ class RedisIntake:
             flags = await pipe.execute()
         accepted = sum(str(f).count("1") for f in flags)
         return IngestResult(accepted=accepted, duplicates=len(batch) - accepted)
-

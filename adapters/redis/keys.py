@@ -45,6 +45,9 @@ class Keys:
     def class_seq(self, course_id: str) -> str:
         return f"{self.course(course_id)}class-seq"
 
+    def orders(self, course_id: str) -> str:
+        return f"{self.course(course_id)}orders"
+
     def scores(self, course_id: str, class_id: str) -> str:
         return f"{self.course(course_id)}scores:{class_id}"
 

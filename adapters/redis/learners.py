@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
+from adapters.redis.decoded import str_list, str_map
 from adapters.redis.keys import Keys
 from adapters.redis.scripts import lua
 from bot.domain import Identity, Learner, Platform
@@ -56,7 +57,7 @@ class RedisLearners:
         return [str(i) for i in ids]
 
     async def get(self, learner_id: str) -> Learner | None:
-        fields = await self._client.hgetall(self._keys.learner(learner_id))
+        fields = str_map(await self._client.hgetall(self._keys.learner(learner_id)))
         return _learner(learner_id, fields) if fields else None
 
     async def get_many(self, learner_ids: Sequence[str]) -> dict[str, Learner]:
@@ -73,27 +74,37 @@ class RedisLearners:
         return (old == "1") != opted_out
 
     async def mark_reachable(self, learner_id: str, platform: Platform) -> None:
-        await self._edit_platforms(learner_id, add_to="reachable", remove_from="unreachable", platform=platform)
+        await self._edit_platforms(
+            learner_id, add_to="reachable", remove_from="unreachable", platform=platform
+        )
 
     async def mark_unreachable(self, learner_id: str, platform: Platform, reason: str) -> None:
-        await self._edit_platforms(learner_id, add_to="unreachable", remove_from="reachable", platform=platform)
-        await self._client.hset(self._keys.learner(learner_id), f"unreachable_reason:{platform.value}", reason)
+        await self._edit_platforms(
+            learner_id, add_to="unreachable", remove_from="reachable", platform=platform
+        )
+        await self._client.hset(
+            self._keys.learner(learner_id), f"unreachable_reason:{platform.value}", reason
+        )
 
     async def set_last_platform(self, learner_id: str, platform: Platform) -> None:
         await self._client.hset(self._keys.learner(learner_id), "last_platform", platform.value)
 
-    async def _edit_platforms(self, learner_id: str, add_to: str, remove_from: str, platform: Platform) -> None:
+    async def _edit_platforms(
+        self, learner_id: str, add_to: str, remove_from: str, platform: Platform
+    ) -> None:
         key = self._keys.learner(learner_id)
         # WATCH/MULTI keeps two concurrent edits of the same learner from losing one another.
         async with self._client.pipeline(transaction=True) as pipe:
             while True:
                 try:
                     await pipe.watch(key)
-                    current = await pipe.hmget(key, [add_to, remove_from])
+                    current = str_list(await pipe.hmget(key, [add_to, remove_from]))
                     adds = set((current[0] or "").split()) | {platform.value}
                     removes = set((current[1] or "").split()) - {platform.value}
-                    pipe.multi()
-                    pipe.hset(key, mapping={add_to: " ".join(sorted(adds)), remove_from: " ".join(sorted(removes))})
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(
+                        key, mapping={add_to: " ".join(sorted(adds)), remove_from: " ".join(sorted(removes))}
+                    )
                     await pipe.execute()
                     return
                 except aioredis.WatchError:

@@ -32,7 +32,8 @@ class LocalRedisServer:
         if not found:
             raise RedisServerMissing(
                 "redis-server is not installed: run ./dev.sh test as root on Debian to install it, "
-                "or install it yourself (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)"
+                "or install it yourself (Debian/Ubuntu: sudo apt-get install redis-server; "
+                "macOS: brew install redis)"
             )
         self.executable = found
         self.port = 0
@@ -48,8 +49,23 @@ class LocalRedisServer:
         for _attempt in range(5):
             self.port = free_port()
             self._proc = subprocess.Popen(
-                [self.executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--dir", self._dir.name, "--protected-mode", "yes", "--loglevel", "warning"],
+                [
+                    self.executable,
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    self._dir.name,
+                    "--protected-mode",
+                    "yes",
+                    "--loglevel",
+                    "warning",
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )
@@ -102,7 +118,9 @@ class LocalRedisServer:
     def __enter__(self) -> LocalRedisServer:
         return self.start()
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 

@@ -9,26 +9,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime
+from typing import cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from adapters.redis.decoded import str_map
 from adapters.redis.keys import Keys
 from adapters.redis.scripts import lua
 from bot.domain import Button, OutboundMessage, Platform
+from bot.ports import Envelope
 
 GROUP = "dispatch"
-
-
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    """A message as the outbox holds it: what to send, and how many times it was tried."""
-
-    entry_id: str
-    message: OutboundMessage
-    attempts: int = 0
 
 
 def encode(message: OutboundMessage, attempts: int = 0) -> str:
@@ -83,14 +77,20 @@ class RedisOutbox:
 
     async def read(self, consumer: str, count: int, block_ms: int | None = None) -> list[Envelope]:
         await self.ensure_group()
-        reply = await self._client.xreadgroup(GROUP, consumer, {self._stream: ">"}, count=count, block=block_ms)
-        return [self._envelope(entry_id, fields) for _, entries in reply or [] for entry_id, fields in entries]
+        # RESP2 reply: [(stream, [(entry id, fields), ...])], or None when BLOCK timed out.
+        reply = cast(
+            list[tuple[str, list[tuple[str, dict[str, str]]]]] | None,
+            await self._client.xreadgroup(GROUP, consumer, {self._stream: ">"}, count=count, block=block_ms),
+        )
+        return [
+            self._envelope(entry_id, fields) for _, entries in reply or [] for entry_id, fields in entries
+        ]
 
     async def reclaim(self, consumer: str, min_idle_ms: int, count: int) -> list[Envelope]:
         """Take over entries another dispatcher read but never finished (it died)."""
         await self.ensure_group()
         reply = await self._client.xautoclaim(self._stream, GROUP, consumer, min_idle_ms, "0-0", count=count)
-        entries = reply[1]
+        entries: list[tuple[str, dict[str, str]]] = reply[1]
         return [self._envelope(entry_id, fields) for entry_id, fields in entries if fields]
 
     def _envelope(self, entry_id: str, fields: Mapping[str, str]) -> Envelope:
@@ -108,12 +108,24 @@ class RedisOutbox:
         async with self._client.pipeline(transaction=True) as pipe:
             pipe.hset(
                 f"{self._p}state:{message.key}",
-                mapping={"status": status, "message_id": message_id, "reason": reason, "updated_ms": _ms(now),
-                         "platform": message.platform.value},
+                mapping={
+                    "status": status,
+                    "message_id": message_id,
+                    "reason": reason,
+                    "updated_ms": _ms(now),
+                    "platform": message.platform.value,
+                },
             )
             pipe.hincrby(f"{self._p}stats", f"{message.campaign_id}|{message.step_id}|{status}", 1)
             if status == "dead":
                 pipe.xadd(f"{self._p}dead", {"m": encode(message, envelope.attempts), "reason": reason})
+            pipe.xack(self._stream, GROUP, envelope.entry_id)
+            pipe.xdel(self._stream, envelope.entry_id)
+            await pipe.execute()
+
+    async def ack(self, envelope: Envelope) -> None:
+        """Take an entry off the stream without touching its record (it was already finished)."""
+        async with self._client.pipeline(transaction=True) as pipe:
             pipe.xack(self._stream, GROUP, envelope.entry_id)
             pipe.xdel(self._stream, envelope.entry_id)
             await pipe.execute()
@@ -147,10 +159,14 @@ class RedisOutbox:
         return int(length) + int(deferred)
 
     async def state(self, key: str) -> dict[str, str]:
-        return dict(await self._client.hgetall(f"{self._p}state:{key}"))
+        return str_map(await self._client.hgetall(f"{self._p}state:{key}"))
+
+    async def record_skip(self, campaign_id: str, step_id: str, reason: str, count: int = 1) -> None:
+        """Count messages a campaign step did not send, by reason (opted out, bought, no way to reach)."""
+        await self._client.hincrby(f"{self._p}stats", f"{campaign_id}|{step_id}|skipped: {reason}", count)
 
     async def stats(self) -> dict[tuple[str, str, str], int]:
-        raw = await self._client.hgetall(f"{self._p}stats")
+        raw = str_map(await self._client.hgetall(f"{self._p}stats"))
         out: dict[tuple[str, str, str], int] = {}
         for field, count in raw.items():
             campaign, step, status = field.split("|")
@@ -158,5 +174,7 @@ class RedisOutbox:
         return out
 
     async def dead_letters(self, count: int = 100) -> list[tuple[OutboundMessage, str]]:
-        entries = await self._client.xrange(f"{self._p}dead", count=count)
+        entries = cast(
+            list[tuple[str, dict[str, str]]], await self._client.xrange(f"{self._p}dead", count=count)
+        )
         return [(decode(fields["m"])[0], fields.get("reason", "")) for _, fields in entries]

@@ -7,14 +7,20 @@ from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
+from adapters.redis.decoded import str_list, str_map
 from adapters.redis.keys import Keys
 from bot.domain import LearnerScore, Segment
 
 
 def _encode(score: LearnerScore) -> str:
     return json.dumps(
-        {"e": round(score.engagement, 4), "i": round(score.index, 4), "s": score.segment.value,
-         "r": list(score.reasons), "p": score.probability},
+        {
+            "e": round(score.engagement, 4),
+            "i": round(score.index, 4),
+            "s": score.segment.value,
+            "r": list(score.reasons),
+            "p": score.probability,
+        },
         ensure_ascii=False,
         separators=(",", ":"),
     )
@@ -47,7 +53,9 @@ class RedisScores:
             for score in scores:
                 groups.setdefault((score.course_id, score.class_id), []).append(score)
             for (course_id, class_id), group in groups.items():
-                pipe.hset(self._keys.scores(course_id, class_id), mapping={s.learner_id: _encode(s) for s in group})
+                pipe.hset(
+                    self._keys.scores(course_id, class_id), mapping={s.learner_id: _encode(s) for s in group}
+                )
                 # The ranking holds only learners one could still sell to.
                 ranked = {s.learner_id: _rank(s) for s in group if s.segment in _RANKED}
                 gone = [s.learner_id for s in group if s.segment not in _RANKED]
@@ -58,14 +66,14 @@ class RedisScores:
             await pipe.execute()
 
     async def top(self, course_id: str, class_id: str, n: int) -> list[LearnerScore]:
-        ids = await self._client.zrevrange(self._keys.ranking(course_id, class_id), 0, n - 1)
+        ids = str_list(await self._client.zrevrange(self._keys.ranking(course_id, class_id), 0, n - 1))
         if not ids:
             return []
-        raws = await self._client.hmget(self._keys.scores(course_id, class_id), ids)
+        raws = str_list(await self._client.hmget(self._keys.scores(course_id, class_id), ids))
         return [_decode(course_id, class_id, lid, raw) for lid, raw in zip(ids, raws, strict=True) if raw]
 
     async def for_class(self, course_id: str, class_id: str) -> dict[str, LearnerScore]:
-        raw = await self._client.hgetall(self._keys.scores(course_id, class_id))
+        raw = str_map(await self._client.hgetall(self._keys.scores(course_id, class_id)))
         return {lid: _decode(course_id, class_id, lid, value) for lid, value in raw.items()}
 
 

@@ -11,6 +11,7 @@ from adapters.redis.coupons import RedisCoupons
 from adapters.redis.intake import RedisIntake
 from adapters.redis.keys import Keys
 from adapters.redis.learners import RedisLearners
+from adapters.redis.orders import RedisOrders
 from adapters.redis.outbox import RedisOutbox
 from adapters.redis.relay import RedisRelay
 from adapters.redis.scores import RedisScores
@@ -30,6 +31,7 @@ class RedisStore:
         self.scores = RedisScores(self.client, self.keys)
         self.coupons = RedisCoupons(self.client, self.keys)
         self.outbox = RedisOutbox(self.client, self.keys)
+        self.orders = RedisOrders(self.client, self.keys)
         self.relay = RedisRelay(self.client, self.keys)
 
     @classmethod

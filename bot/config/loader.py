@@ -58,7 +58,9 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     return parse_config(data, source, environ)
 
 
-def parse_config(data: dict[str, Any], source: str = "<config>", environ: Mapping[str, str] | None = None) -> Config:
+def parse_config(
+    data: dict[str, Any], source: str = "<config>", environ: Mapping[str, str] | None = None
+) -> Config:
     env = os.environ if environ is None else environ
     problems: list[ConfigProblem] = []
     config: Config | None = None
@@ -99,8 +101,19 @@ def _from_pydantic(error: ErrorDetails) -> ConfigProblem:
 
 
 def _describe(value: Any) -> str:
-    names = {str: "a string", int: "an integer", float: "a number", bool: "a boolean", list: "a list", dict: "a table"}
-    return f"{names.get(type(value), type(value).__name__)} {value!r}" if not isinstance(value, dict) else "a table"
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "a boolean",
+        list: "a list",
+        dict: "a table",
+    }
+    return (
+        f"{names.get(type(value), type(value).__name__)} {value!r}"
+        if not isinstance(value, dict)
+        else "a table"
+    )
 
 
 def _pattern_hint(loc: tuple[Any, ...]) -> str:
@@ -178,7 +191,8 @@ def _cross_check(data: dict[str, Any], env: Mapping[str, str]) -> list[ConfigPro
     problems: list[ConfigProblem] = []
     courses = data.get("courses") if isinstance(data.get("courses"), dict) else {}
     coupons = data.get("coupons") if isinstance(data.get("coupons"), dict) else {}
-    assert isinstance(courses, dict) and isinstance(coupons, dict)
+    assert isinstance(courses, dict)
+    assert isinstance(coupons, dict)
 
     for section in ("telegram", "discord"):
         bot = data.get(section)
@@ -204,7 +218,9 @@ def _cross_check(data: dict[str, Any], env: Mapping[str, str]) -> list[ConfigPro
         cid = campaign.get("id")
         if isinstance(cid, str):
             if cid in seen_campaigns:
-                problems.append(ConfigProblem(f"{where}.id", f"campaign id {cid!r} is used twice", "unique ids"))
+                problems.append(
+                    ConfigProblem(f"{where}.id", f"campaign id {cid!r} is used twice", "unique ids")
+                )
             seen_campaigns.add(cid)
         course = campaign.get("course")
         if isinstance(course, str) and course not in courses:
@@ -219,12 +235,16 @@ def _cross_check(data: dict[str, Any], env: Mapping[str, str]) -> list[ConfigPro
     return problems
 
 
-def _check_step(where: str, step: dict[str, Any], coupons: dict[str, Any], seen: set[str]) -> list[ConfigProblem]:
+def _check_step(
+    where: str, step: dict[str, Any], coupons: dict[str, Any], seen: set[str]
+) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
     sid = step.get("id")
     if isinstance(sid, str):
         if sid in seen:
-            problems.append(ConfigProblem(f"{where}.id", f"step id {sid!r} is used twice in this campaign", "unique ids"))
+            problems.append(
+                ConfigProblem(f"{where}.id", f"step id {sid!r} is used twice in this campaign", "unique ids")
+            )
         seen.add(sid)
     coupon = step.get("coupon")
     if isinstance(coupon, str) and coupon:
@@ -232,7 +252,11 @@ def _check_step(where: str, step: dict[str, Any], coupons: dict[str, Any], seen:
             problems.append(_unknown_ref(f"{where}.coupon", "coupon pool", coupon, coupons))
         if step.get("to") == "groups":
             problems.append(
-                ConfigProblem(f"{where}.coupon", "a step sent to groups cannot carry a personal coupon", 'to = "learners"')
+                ConfigProblem(
+                    f"{where}.coupon",
+                    "a step sent to groups cannot carry a personal coupon",
+                    'to = "learners"',
+                )
             )
     text = step.get("text")
     table = {"default": text} if isinstance(text, str) else text if isinstance(text, dict) else {}
@@ -258,5 +282,5 @@ def _unknown_ref(path: str, what: str, name: str, known: Mapping[str, Any]) -> C
     elif known:
         expected = f"one of: {', '.join(sorted(known))}"
     else:
-        expected = f"define it first under [{what.split()[0]}s.{name}]"
+        expected = f"define it first under [{what.split(maxsplit=1)[0]}s.{name}]"
     return ConfigProblem(path, f"no {what} named {name!r}", expected)

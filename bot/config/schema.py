@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from zoneinfo import ZoneInfo
 
 from bot.config.problems import Invalid
 from bot.config.relay import RelayConfig
@@ -80,7 +80,7 @@ class ParticipationPoints(Section):
 
 
 class SegmentThresholds(Section):
-    hot: float = Field(default=0.6, gt=0, le=1)
+    hot: float = Field(default=0.65, gt=0, le=1)
     warm: float = Field(default=0.3, ge=0, le=1)
 
     @model_validator(mode="after")
@@ -126,7 +126,7 @@ class StepConfig(Section):
     trigger: Trigger
     # before_class: how long before the scheduled start; class_started / class_ended: delay after.
     offset: Duration = timedelta(0)
-    audience: list[Audience] = Field(default_factory=lambda: ["everyone"], min_length=1)
+    audience: list[Audience] = Field(default=["everyone"], min_length=1)
     to: Literal["learners", "groups"] = "learners"
     text: Annotated[dict[str, str], BeforeValidator(_text_table)] = Field(min_length=1)
     coupon: str = ""

@@ -27,7 +27,9 @@ def _timezone(value: Any) -> ZoneInfo:
     if isinstance(value, ZoneInfo):
         return value
     if not isinstance(value, str):
-        raise Invalid(f"wrong type: got {type(value).__name__}", "an IANA time zone name such as Europe/London")
+        raise Invalid(
+            f"wrong type: got {type(value).__name__}", "an IANA time zone name such as Europe/London"
+        )
     try:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):

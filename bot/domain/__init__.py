@@ -7,6 +7,7 @@ from bot.domain.interactions import Interaction, InteractionKind
 from bot.domain.learners import Learner
 from bot.domain.messages import Button, Delivery, DeliveryStatus, OutboundMessage
 from bot.domain.platforms import Identity, Platform
+from bot.domain.purchases import Purchase
 from bot.domain.relay import LinkGrant, LiveOffer
 from bot.domain.scores import LearnerActivity, LearnerScore, Segment
 
@@ -31,5 +32,6 @@ __all__ = [
     "LiveOffer",
     "OutboundMessage",
     "Platform",
+    "Purchase",
     "Segment",
 ]

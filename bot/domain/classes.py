@@ -33,7 +33,9 @@ class ClassSession:
         if self.state is ClassState.LIVE:
             # Going live again only changes the link (the teacher moved to another stream).
             return replace(self, stream_url=stream_url, title=title or self.title)
-        return replace(self, state=ClassState.LIVE, stream_url=stream_url, started_at=at, title=title or self.title)
+        return replace(
+            self, state=ClassState.LIVE, stream_url=stream_url, started_at=at, title=title or self.title
+        )
 
     def end(self, at: datetime) -> ClassSession:
         if self.state is not ClassState.LIVE:

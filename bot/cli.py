@@ -1,0 +1,96 @@
+"""The `classpulse` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bot.config import ConfigError, load_config
+
+app = typer.Typer(
+    name="classpulse",
+    help="ClassPulse: a sales assistant for live online classes.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+config_app = typer.Typer(help="Check and manage configuration files.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(message, markup=False, highlight=False)
+    return typer.Exit(code)
+
+
+@config_app.command("check")
+def config_check(file: Annotated[Path, typer.Argument(help="The TOML configuration file to check.")]) -> None:
+    """Validate a configuration file; print every problem as FILE: key.path: what is wrong (expected)."""
+    try:
+        config = load_config(file)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(problem.render(exc.source), markup=False, highlight=False, soft_wrap=True)
+        count = len(exc.problems)
+        raise _fail(f"{file}: {count} problem{'s' if count != 1 else ''} found", 1) from None
+    steps = sum(len(c.steps) for c in config.campaigns)
+    out.print(
+        f"{file}: OK — {len(config.courses)} course(s), {len(config.coupons)} coupon pool(s), "
+        f"{len(config.campaigns)} campaign(s) with {steps} step(s)",
+        markup=False,
+        highlight=False,
+    )
+
+
+@app.command()
+def demo(
+    learners: Annotated[int, typer.Option(min=1, max=100_000, help="How many simulated learners.")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same summary.")] = 1,
+    redis: Annotated[
+        str, typer.Option(help="Redis URL; the default runs on the embedded in-process store.")
+    ] = "memory://",
+    config: Annotated[
+        Path | None, typer.Option(help="Configuration file (default: the bundled config.example.toml).")
+    ] = None,
+) -> None:
+    """Run a simulated course through the real pipeline on simulated time, and summarise it."""
+    from bot.demo.simulation import DemoOptions, run_demo
+    from bot.demo.summary import render
+
+    options = DemoOptions(learners=learners, seed=seed, redis_url=redis, config_path=config)
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("[progress.description]{task.description:<28}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("starting", total=1.0)
+
+        def report(what: str, done: float) -> None:
+            progress.update(task, description=what, completed=done)
+
+        try:
+            summary = asyncio.run(run_demo(options, report))
+        except ConfigError as exc:
+            raise _fail(str(exc), 2) from None
+        except (ConnectionError, OSError) as exc:
+            raise _fail(f"cannot reach Redis at {redis}: {exc}", 2) from None
+    render(summary, out)
+    out.print(f"[dim]Ten simulated days in {time.perf_counter() - started:.1f} s.[/dim]")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()

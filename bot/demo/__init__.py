@@ -1,0 +1,1 @@
+"""The demo: a simulated course run through the real pipeline, on simulated time."""

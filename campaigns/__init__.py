@@ -1,0 +1,1 @@
+"""Campaigns: triggers, audiences, personalised messages and coupons, the scheduler, the outbox dispatcher."""

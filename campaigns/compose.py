@@ -1,0 +1,59 @@
+"""Personalised message text: the step's template in the learner's language, filled in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot import templates
+from bot.config import CourseConfig, StepConfig
+from bot.domain import ClassSession, Coupon, Learner, LearnerScore
+
+
+def local_time(when: datetime | None, tz: ZoneInfo) -> str:
+    if when is None:
+        return ""
+    return f"{when.astimezone(tz):%a %d %b %H:%M} ({tz.key})"
+
+
+def pick_text(texts: Mapping[str, str], language: str, course_language: str) -> str:
+    """The template for the learner's language, else the course's, else the default, else any."""
+    for key in (language, language.split("-", maxsplit=1)[0], course_language, "default"):
+        if key and key in texts:
+            return texts[key]
+    return next(iter(texts.values()))
+
+
+def context(
+    course: CourseConfig,
+    session: ClassSession,
+    learner: Learner | None,
+    link: str,
+    coupon: Coupon | None = None,
+    score: LearnerScore | None = None,
+    watched_minutes: float = 0.0,
+) -> dict[str, Any]:
+    tz = course.timezone
+    return {
+        "name": learner.display_name if learner else "everyone",
+        "course": course.name,
+        "class_title": session.title,
+        "class_time": local_time(session.scheduled_at or session.started_at, tz),
+        "link": link or session.stream_url,
+        "stream_url": session.stream_url,
+        "replay_url": course.replay_url,
+        "buy_url": course.buy_url,
+        "price": f"{course.price:g} {course.currency}",
+        "coupon": coupon.code if coupon else "",
+        "coupon_label": coupon.label if coupon else "",
+        "deadline": local_time(coupon.expires_at, tz) if coupon else "",
+        "segment": score.segment.value if score else "",
+        "watched_minutes": round(watched_minutes),
+        "class_minutes": round(session.minutes),
+    }
+
+
+def render_step(step: StepConfig, course: CourseConfig, language: str, values: Mapping[str, Any]) -> str:
+    return templates.render(pick_text(step.text, language, course.language), values)

@@ -1,0 +1,149 @@
+"""The dispatcher: takes messages from the outbox and delivers each one at most once.
+
+Before a send it checks the guards again (the learner may have opted out or bought since the message was
+queued), claims the message's idempotency key, sends through the platform's messenger, and records the
+outcome: delivered; retried later with backoff (rate limits, server errors); unreachable (the learner
+blocked the bot: never retried on that platform); dropped; or dead-lettered with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.domain import DeliveryStatus, OutboundMessage, Platform
+from bot.ports import Activity, Clock, Envelope, Learners, Messenger, Outbox
+
+log = logging.getLogger(__name__)
+
+# What to enqueue instead when a learner cannot be reached privately (e.g. a mention in the group).
+Fallback = Callable[[OutboundMessage], Awaitable[Sequence[OutboundMessage]]]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base: timedelta = timedelta(seconds=2)
+    cap: timedelta = timedelta(minutes=10)
+
+    def delay(self, attempts: int, retry_after: float) -> timedelta:
+        backoff: timedelta = min(self.base * (2 ** max(attempts - 1, 0)), self.cap)
+        return max(backoff, timedelta(seconds=retry_after))
+
+
+@dataclass
+class Dispatcher:
+    outbox: Outbox
+    learners: Learners
+    activity: Activity
+    messengers: Mapping[Platform, Messenger]
+    clock: Clock
+    consumer: str = "dispatcher-1"
+    concurrency: int = 64
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    fallback: Fallback | None = None
+    # A message read by a dispatcher that then died is taken over after this long.
+    reclaim_after: timedelta = timedelta(minutes=2)
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+    async def drain(self, batch: int = 256) -> int:
+        """Deliver everything that is ready now, then return how many messages were handled (manual mode)."""
+        handled = 0
+        while True:
+            await self.outbox.promote_due(self.clock.now())
+            envelopes = await self.outbox.read(self.consumer, batch)
+            if not envelopes:
+                return handled
+            await self._handle_all(envelopes)
+            handled += len(envelopes)
+
+    async def run(self, stop: asyncio.Event, batch: int = 256, block_ms: int = 1000) -> None:
+        """Deliver continuously until `stop` is set; in-flight sends finish, the rest stays in the outbox."""
+        reclaim_ms = int(self.reclaim_after.total_seconds() * 1000)
+        while not stop.is_set():
+            await self.outbox.promote_due(self.clock.now())
+            envelopes = await self.outbox.reclaim(self.consumer, reclaim_ms, batch)
+            envelopes += await self.outbox.read(self.consumer, batch, block_ms=block_ms)
+            if envelopes:
+                await self._handle_all(envelopes)
+
+    async def _handle_all(self, envelopes: Sequence[Envelope]) -> None:
+        gate = asyncio.Semaphore(self.concurrency)
+        buyers: dict[str, set[str]] = {}
+
+        async def one(envelope: Envelope) -> None:
+            async with gate:
+                course = envelope.message.course_id
+                if envelope.message.promotional and course not in buyers:
+                    buyers[course] = await self.activity.buyers(course)
+                await self._handle(envelope, buyers.get(course, set()))
+
+        await asyncio.gather(*(one(e) for e in envelopes))
+
+    async def _finish(
+        self, envelope: Envelope, status: str, *, message_id: str = "", reason: str = ""
+    ) -> None:
+        await self.outbox.finish(envelope, status, self.clock.now(), message_id=message_id, reason=reason)
+        self.outcomes[status] += 1
+
+    async def _handle(self, envelope: Envelope, buyers: set[str]) -> None:
+        message = envelope.message
+        if message.learner_id and message.campaign_id:
+            learner = await self.learners.get(message.learner_id)
+            if learner is not None and learner.opted_out:
+                await self._finish(envelope, "suppressed", reason="opted out")
+                return
+            if message.promotional and message.learner_id in buyers:
+                await self._finish(envelope, "suppressed", reason="bought the course")
+                return
+        verdict = await self.outbox.claim(message.key, self.consumer, self.clock.now())
+        if verdict == "done":
+            await self.outbox.ack(envelope)
+            return
+        if verdict == "unknown":
+            await self._finish(envelope, "dead", reason="outcome unknown: a dispatcher stopped while sending")
+            return
+        messenger = self.messengers.get(message.platform)
+        if messenger is None:
+            await self._finish(envelope, "dead", reason=f"no messenger for {message.platform.value}")
+            return
+        try:
+            delivery = await messenger.send(message)
+        except Exception as exc:  # a messenger must not raise; if it does, the send may have happened
+            log.exception(
+                "messenger for %s raised; message %s dead-lettered", message.platform.value, message.key
+            )
+            await self._finish(envelope, "dead", reason=f"messenger error: {type(exc).__name__}")
+            return
+        if delivery.status is DeliveryStatus.DELIVERED:
+            await self._finish(envelope, "delivered", message_id=delivery.message_id)
+        elif delivery.status is DeliveryStatus.RETRY:
+            attempts = envelope.attempts + 1
+            if attempts >= self.retry.max_attempts:
+                await self._finish(
+                    envelope, "dead", reason=f"gave up after {attempts} attempts: {delivery.reason}"
+                )
+            else:
+                due = self.clock.now() + self.retry.delay(attempts, delivery.retry_after)
+                await self.outbox.defer(envelope, due, delivery.reason, self.clock.now())
+                self.outcomes["retry"] += 1
+        elif delivery.status is DeliveryStatus.UNREACHABLE:
+            if message.learner_id:
+                await self.learners.mark_unreachable(message.learner_id, message.platform, delivery.reason)
+            await self._finish(envelope, "unreachable", reason=delivery.reason)
+            if self.fallback is not None:
+                replacements = await self.fallback(message)
+                await self.outbox.enqueue(replacements, self.clock.now())
+        else:
+            log.warning(
+                "message %s to %s chat %s dropped: %s",
+                message.key,
+                message.platform.value,
+                message.chat_id,
+                delivery.reason,
+            )
+            await self._finish(envelope, "dropped", reason=delivery.reason)
