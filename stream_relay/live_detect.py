@@ -87,7 +87,7 @@ async def probe_until_live(
     http: aiohttp.ClientSession, url: str, on_live: Callable[[], Awaitable[None]], interval: float
 ) -> None:
     """Probe `url` every `interval` seconds until it serves segments, then call `on_live` once and return."""
-    while not await playlist_has_segments(http, url):
+    while not await playlist_has_segments(http, url):  # noqa: ASYNC110 - polling a remote server, no event to wait on
         await asyncio.sleep(interval)
     await on_live()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -163,22 +163,14 @@ class RelayServer:
             )
         try:
             response = await handler(request)
-        except web.HTTPException as exc:
-            response = exc
+        except web.HTTPException as exc:  # redirects and errors: aiohttp wants them raised, not returned
+            _harden(exc.headers, request.path)
+            raise
         except Exception:
             # The store is down or slow: say so, keep the token out of the log, let the client retry.
             log.exception("relay: %s %s failed", request.method, redact(request.path))
             response = web.Response(status=503, text="Temporarily unavailable, please try again.\n")
-        headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault(
-            "Content-Security-Policy", "default-src 'none'; style-src 'self'; frame-ancestors 'none'"
-        )
-        if group == "pages" and request.path.startswith("/static/"):
-            headers.setdefault("Cache-Control", "public, max-age=3600")
-        else:
-            headers.setdefault("Cache-Control", "no-store")
+        _harden(response.headers, request.path)
         return response
 
     # --- resolving a token ---
@@ -355,7 +347,7 @@ class RelayServer:
         events: list[Interaction] = []
         for (i, grant_id, grant, at, offer), ok in zip(candidates, admitted, strict=True):
             if ok:
-                # One counted heartbeat per link and gap, so (link, time) names it uniquely and redelivery-safe.
+                # One counted heartbeat per link and gap: (link, time) names it uniquely, and redelivery-safe.
                 event_id = f"hb-{grant_id}-{int(at.timestamp() * 1000)}"
                 events.append(
                     self._event(
@@ -366,6 +358,17 @@ class RelayServer:
         if events:
             await self._backend.intake.ingest(events)
         return answers
+
+
+def _harden(headers: MutableMapping[str, str], path: str) -> None:
+    """Safe defaults for every answer; the watch page sets its own policy and referrer rule first."""
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault(
+        "Content-Security-Policy", "default-src 'none'; style-src 'self'; frame-ancestors 'none'"
+    )
+    # Personal answers are never cached (a cached redirect would hide the next click); our static files are.
+    headers.setdefault("Cache-Control", "public, max-age=3600" if path.startswith("/static/") else "no-store")
 
 
 def _page_policy(stream: Stream | None) -> str:
@@ -402,7 +405,7 @@ def create_app(
     on_live: OnLive | None = None,
     class_cache_ttl: float = 1.0,
 ) -> web.Application:
-    """The relay as an aiohttp application; live detection starts with it (for `course_ids`) and stops with it.
+    """The relay as an aiohttp app; live detection (for `course_ids`) starts and stops with it.
 
     `on_live` is called once per class whose HLS playlist starts serving segments; by default the class is
     just marked live. `class_cache_ttl` bounds how stale a class's state may be, in seconds.

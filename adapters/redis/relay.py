@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import redis.asyncio as aioredis
 
+from adapters.redis.decoded import str_list, str_map
 from adapters.redis.keys import Keys
 from adapters.redis.scripts import lua
 from bot.domain import LinkGrant, LiveOffer
@@ -23,6 +24,8 @@ from bot.domain import LinkGrant, LiveOffer
 _SEP = "\x1f"
 # A class's viewer set lives on for a day after its last heartbeat: long enough for any report on it.
 _VIEWERS_TTL = timedelta(days=1)
+# An offer is kept a month at most, finished or not: long enough for any report on the class.
+_OFFER_TTL = timedelta(days=30)
 
 
 def _ms(at: datetime) -> int:
@@ -52,7 +55,7 @@ class RedisRelay:
     async def get_grants(self, grant_ids: Sequence[str]) -> dict[str, LinkGrant]:
         if not grant_ids:
             return {}
-        rows = await self._client.mget([self._grant_key(g) for g in grant_ids])
+        rows = str_list(await self._client.mget([self._grant_key(g) for g in grant_ids]))
         out: dict[str, LinkGrant] = {}
         for grant_id, row in zip(grant_ids, rows, strict=True):
             if row:
@@ -98,16 +101,12 @@ class RedisRelay:
 
     async def set_offer(self, offer: LiveOffer) -> None:
         key = self._offer_key(offer.course_id, offer.class_id)
-        fields = {
-            "text": offer.text,
-            "url": offer.url,
-            "ends_at": offer.ends_at.isoformat() if offer.ends_at else "",
-        }
+        ends_at = offer.ends_at.isoformat() if offer.ends_at else ""
         async with self._client.pipeline(transaction=True) as pipe:
             pipe.delete(key)
-            pipe.hset(key, mapping=fields)
-            if offer.ends_at is not None:
-                pipe.expireat(key, offer.ends_at + timedelta(days=1))
+            pipe.hset(key, mapping={"text": offer.text, "url": offer.url, "ends_at": ends_at})
+            # A fixed lifetime rather than one from ends_at: Redis's clock is not the relay's (tests move theirs).
+            pipe.expire(key, _OFFER_TTL)
             await pipe.execute()
 
     async def clear_offer(self, course_id: str, class_id: str) -> None:
@@ -115,7 +114,7 @@ class RedisRelay:
 
     async def offer(self, course_id: str, class_id: str) -> LiveOffer | None:
         """The class's offer as last set, running or not (LiveOffer.running tells)."""
-        fields = await self._client.hgetall(self._offer_key(course_id, class_id))
+        fields = str_map(await self._client.hgetall(self._offer_key(course_id, class_id)))
         if not fields:
             return None
         ends = fields.get("ends_at", "")
