@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from aiohttp.abc import AbstractAccessLogger
@@ -15,6 +16,11 @@ def redact(path: str) -> str:
 
 
 class RedactingAccessLogger(AbstractAccessLogger):
+    @property
+    def enabled(self) -> bool:
+        # aiohttp skips the call altogether when nobody listens: no formatting on the hot path for nothing.
+        return self.logger.isEnabledFor(logging.INFO)
+
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         self.logger.info(
             '%s "%s %s" %d %.1fms',

@@ -1,8 +1,9 @@
 """Group commit: requests that arrive while the store is busy are written together in one round trip.
 
-Each `submit` waits for its own result. One flush runs at a time: at low load a request is written on the
-next turn of the event loop (plus `window`), and under load everything that queued during a flush goes in
-the next one, so batches grow with the load and the store sees a few large writes instead of many small.
+Each `submit` waits for its own result. At most `in_flight` flushes run at a time: at low load a request is
+written on the next turn of the event loop (plus `window`), and under load everything that queued while the
+flushes were busy goes in the next one, so batches grow with the load and the store sees a few large writes
+instead of many small. Several flushes in flight keep the process busy while one waits for the store.
 """
 
 from __future__ import annotations
@@ -21,30 +22,36 @@ class MicroBatcher(Generic[T, R]):
         flush: Callable[[Sequence[T]], Awaitable[Sequence[R]]],
         window: float = 0.0,
         max_size: int = 1000,
+        in_flight: int = 1,
     ) -> None:
         self._flush = flush
         self._window = window
         self._max_size = max_size
+        self._in_flight = in_flight
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
-        self._drainer: asyncio.Task[None] | None = None
+        self._drainers: set[asyncio.Task[None]] = set()
+        self._starting = False  # a drainer is sleeping through its window: no need for another
 
     async def submit(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
-        if self._drainer is None:
-            self._drainer = asyncio.create_task(self._drain())
+        if not self._starting and len(self._drainers) < self._in_flight:
+            self._starting = True
+            drainer = asyncio.create_task(self._drain())
+            self._drainers.add(drainer)
+            drainer.add_done_callback(self._drainers.discard)
         return await future
 
     async def _drain(self) -> None:
         try:
             # Let every request already waiting on the loop join this batch (and, with a window, a few more).
             await asyncio.sleep(self._window)
-            while self._pending:
-                batch = self._pending[: self._max_size]
-                del self._pending[: self._max_size]
-                await self._run(batch)
         finally:
-            self._drainer = None
+            self._starting = False
+        while self._pending:
+            batch = self._pending[: self._max_size]
+            del self._pending[: self._max_size]
+            await self._run(batch)
 
     async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
@@ -62,5 +69,6 @@ class MicroBatcher(Generic[T, R]):
 
     async def close(self) -> None:
         """Write what is queued and wait for it (on shutdown)."""
-        while self._drainer is not None:
-            await asyncio.shield(self._drainer)
+        while self._drainers:
+            await asyncio.wait(set(self._drainers))
+            await asyncio.sleep(0)  # let the finished drainers' callbacks take them out of the set

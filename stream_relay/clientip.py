@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from functools import lru_cache
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+@lru_cache(maxsize=65536)  # the same few addresses come back with every request; parsing them is not cheap
 def _parse(text: str) -> Address | None:
     try:
         return ipaddress.ip_address(text.strip())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from urllib.parse import parse_qs, quote, urlsplit
 
 
@@ -66,6 +67,7 @@ _TWITCH_PAGES = frozenset(
 )
 
 
+@lru_cache(maxsize=1024)  # a class has one stream address, asked about on every click
 def classify(url: str, parent_host: str) -> Stream:
     """What kind of stream `url` is; `parent_host` is the relay's own host name (Twitch requires it)."""
     parts = urlsplit(url.strip())

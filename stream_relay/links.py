@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from bot.config.relay import RelayConfig
 from bot.domain import ClassSession, ClassState, LinkGrant, LiveOffer
 from bot.ports import Classes
+from stream_relay.batching import MicroBatcher
 from stream_relay.lru import Lru
 from stream_relay.ports import LiveOffers, RelayState
 from stream_relay.tokens import LinkSigner
@@ -28,6 +29,8 @@ class TrackedLinks:
         self._relay = relay
         # Grants never change once written, so caching them is always right; only memory bounds the cache.
         self._cache: Lru[str, LinkGrant] = Lru(cache_size)
+        # Misses of concurrent requests (many learners clicking at once) are read together, in one MGET.
+        self._misses: MicroBatcher[str, LinkGrant | None] = MicroBatcher(self._fetch)
 
     def expiry(self, session: ClassSession, now: datetime) -> datetime:
         """A link works until the class ended `link_grace` ago, and at most `link_max_lifetime` after the
@@ -56,6 +59,13 @@ class TrackedLinks:
             max(expires - now, timedelta(0)) + _RECORD_MARGIN,
         )
         return {lid: self.url(self._signer.sign(ids[lid], expires)) for lid in grants}
+
+    async def grant(self, grant_id: str) -> LinkGrant | None:
+        return self._cache.get(grant_id) or await self._misses.submit(grant_id)
+
+    async def _fetch(self, grant_ids: Sequence[str]) -> list[LinkGrant | None]:
+        found = await self.grants(grant_ids)
+        return [found.get(grant_id) for grant_id in grant_ids]
 
     async def grants(self, grant_ids: Sequence[str]) -> dict[str, LinkGrant]:
         found: dict[str, LinkGrant] = {}
@@ -93,15 +103,15 @@ class ClassCache:
         self._offers = offers
         self._ttl = ttl
         self._entries: dict[tuple[str, str], tuple[float, ClassView | None]] = {}
+        # Loads under way, so that a burst of requests for a stale class reads it from the store once.
+        self._loading: dict[tuple[str, str], asyncio.Future[ClassView | None]] = {}
 
     async def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], ClassView]:
         now = time.monotonic()
         wanted = set(keys)
         stale = [k for k in wanted if (entry := self._entries.get(k)) is None or now - entry[0] >= self._ttl]
         if stale:
-            loaded = await asyncio.gather(*(self._load(course_id, class_id) for course_id, class_id in stale))
-            for key, view in zip(stale, loaded, strict=True):
-                self._entries[key] = (now, view)
+            await asyncio.gather(*(self._load_once(key, now) for key in stale))
         out: dict[tuple[str, str], ClassView] = {}
         for key in wanted:
             view = self._entries[key][1]
@@ -111,6 +121,23 @@ class ClassCache:
 
     async def get(self, course_id: str, class_id: str) -> ClassView | None:
         return (await self.get_many([(course_id, class_id)])).get((course_id, class_id))
+
+    async def _load_once(self, key: tuple[str, str], now: float) -> None:
+        loading = self._loading.get(key)
+        if loading is not None:
+            await loading
+            return
+        future: asyncio.Future[ClassView | None] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            view = await self._load(*key)
+            self._entries[key] = (now, view)
+            future.set_result(view)
+        except Exception as exc:
+            future.set_exception(exc)
+            raise
+        finally:
+            del self._loading[key]
 
     async def _load(self, course_id: str, class_id: str) -> ClassView | None:
         session, offer = await asyncio.gather(

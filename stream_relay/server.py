@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 OnLive = Callable[[ClassSession], Awaitable[None]]
+# Batched writes to the store that may be under way at once: while one waits for Redis, the next is built.
+FLUSHES_IN_FLIGHT = 4
 
 
 class HeartbeatOutcome(StrEnum):
@@ -118,8 +120,12 @@ class RelayServer:
         self._seconds = int(relay.heartbeat_interval.total_seconds())
         self._min_gap = heartbeat_min_gap(relay.heartbeat_interval)
         window = relay.batch_window_ms / 1000
-        self._heartbeats: MicroBatcher[_Beat, HeartbeatAnswer] = MicroBatcher(self._count_heartbeats, window)
-        self._events: MicroBatcher[Interaction, None] = MicroBatcher(self._ingest, window)
+        self._heartbeats: MicroBatcher[_Beat, HeartbeatAnswer] = MicroBatcher(
+            self._count_heartbeats, window, in_flight=FLUSHES_IN_FLIGHT
+        )
+        self._events: MicroBatcher[Interaction, None] = MicroBatcher(
+            self._ingest, window, in_flight=FLUSHES_IN_FLIGHT
+        )
         self._http: aiohttp.ClientSession | None = None
         self._detector: LiveDetector | None = None
 
@@ -179,7 +185,7 @@ class RelayServer:
             verified = self._signer.verify(token, now)
         except TokenRejected as exc:
             return exc.reason
-        grant = (await self.links.grants([verified.grant_id])).get(verified.grant_id)
+        grant = await self.links.grant(verified.grant_id)
         if grant is None:
             return Rejection.UNKNOWN
         view = await self._classes.get(grant.course_id, grant.class_id)

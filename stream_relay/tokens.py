@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from bot.domain import LinkGrant
+from stream_relay.lru import Lru
 
 VERSION = 1
 _ID_LEN, _ID_TAG_LEN, _TAG_LEN = 9, 6, 12
@@ -73,13 +74,15 @@ class VerifiedToken:
 class LinkSigner:
     """Makes and checks tokens with keys derived from one secret (kept in the environment, never on disk)."""
 
-    def __init__(self, secret: bytes) -> None:
+    def __init__(self, secret: bytes, cache_size: int = 100_000) -> None:
         if len(secret) < 16:
             raise ValueError("the link secret must be at least 16 bytes")
         # Separate keys per use, so that no tag of one kind can ever be replayed as another.
         self._id_key = hmac.digest(secret, b"classpulse/link/grant-id", "sha256")
         self._id_tag_key = hmac.digest(secret, b"classpulse/link/grant-tag", "sha256")
         self._tag_key = hmac.digest(secret, b"classpulse/link/token-tag", "sha256")
+        # A page sends its token with every heartbeat: checking a token once is enough (its expiry, always).
+        self._verified: Lru[str, VerifiedToken] = Lru(cache_size)
 
     def grant_id(self, grant: LinkGrant) -> str:
         # Unit separators keep ("a", "bc") and ("ab", "c") apart.
@@ -99,6 +102,11 @@ class LinkSigner:
 
     def verify(self, token: str, now: datetime) -> VerifiedToken:
         """The grant a token names; TokenRejected with the reason when it is not a valid, current token."""
+        known = self._verified.get(token)
+        if known is not None:
+            if now >= known.expires_at:
+                raise TokenRejected(Rejection.EXPIRED)
+            return known
         if not _SHAPE.match(token):
             raise TokenRejected(Rejection.MALFORMED)
         raw = base64.urlsafe_b64decode(token + "=")
@@ -114,10 +122,11 @@ class LinkSigner:
         tag = hmac.digest(self._tag_key, raw[:_SIGNED_LEN], "sha256")[:_TAG_LEN]
         if not hmac.compare_digest(raw[_SIGNED_LEN:], tag):
             raise TokenRejected(Rejection.TAMPERED)
-        expires_at = datetime.fromtimestamp(expiry, UTC)
-        if now >= expires_at:
+        verified = VerifiedToken(raw_id.hex(), datetime.fromtimestamp(expiry, UTC))
+        self._verified.put(token, verified)
+        if now >= verified.expires_at:
             raise TokenRejected(Rejection.EXPIRED)
-        return VerifiedToken(raw_id.hex(), expires_at)
+        return verified
 
     def _id_tag(self, raw_id: bytes) -> bytes:
         return hmac.digest(self._id_tag_key, raw_id, "sha256")[:_ID_TAG_LEN]
