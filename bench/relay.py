@@ -34,6 +34,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiohttp
 from rich.console import Console
@@ -51,6 +52,7 @@ console = Console()
 COURSE = "bench"
 SECRET_ENV = "CLASSPULSE_BENCH_LINK_SECRET"
 ZOOM = "https://us02web.zoom.us/j/85012345678"
+ROOT = Path(__file__).resolve().parent.parent  # where `python -m bench.relay` finds the project
 
 
 def bench_config(port: int, redis_url: str, interval: int, batch_window_ms: int) -> Config:
@@ -340,7 +342,7 @@ def run(args: argparse.Namespace) -> list[Phase]:
             _pin(0, 0)  # the load generator, and redis beside it: core 1 is the server's alone
             if redis_server.pid:
                 _pin(redis_server.pid, 0)
-        server = subprocess.Popen(command, env={**os.environ, SECRET_ENV: secret})
+        server = subprocess.Popen(command, env={**os.environ, SECRET_ENV: secret}, cwd=ROOT)
         try:
             asyncio.run(_wait_healthy(base, server))
             return asyncio.run(_drive(args, port, tokens, server.pid, redis_server.pid or 0))

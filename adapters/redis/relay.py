@@ -74,7 +74,7 @@ class RedisRelay:
         args: dict[str, list[str]] = defaultdict(list)
         for i, (grant, at) in enumerate(beats):
             by_course[grant.course_id].append(i)
-            args[grant.course_id] += [grant.class_id, grant.learner_id, str(_ms(at))]
+            args[grant.course_id].append(_SEP.join((str(_ms(at)), grant.class_id, grant.learner_id)))
         gap_ms = int(min_gap.total_seconds() * 1000)
         head = [str(gap_ms), str(gap_ms + 60_000), str(int(_VIEWERS_TTL.total_seconds() * 1000))]
         # One script call per course (one cluster slot each), concurrently; a call outside a pipeline is a
