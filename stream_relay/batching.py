@@ -37,9 +37,7 @@ class MicroBatcher(Generic[T, R]):
         self._pending.append((item, future))
         if not self._starting and len(self._drainers) < self._in_flight:
             self._starting = True
-            drainer = asyncio.create_task(self._drain())
-            self._drainers.add(drainer)
-            drainer.add_done_callback(self._drainers.discard)
+            self._drainers.add(asyncio.create_task(self._drain()))
         return await future
 
     async def _drain(self) -> None:
@@ -48,10 +46,15 @@ class MicroBatcher(Generic[T, R]):
             await asyncio.sleep(self._window)
         finally:
             self._starting = False
-        while self._pending:
-            batch = self._pending[: self._max_size]
-            del self._pending[: self._max_size]
-            await self._run(batch)
+        try:
+            while self._pending:
+                batch = self._pending[: self._max_size]
+                del self._pending[: self._max_size]
+                await self._run(batch)
+        finally:
+            # Leave the set in the same step as the last look at `_pending`: a submit that comes after must
+            # see room for a new drainer (a done-callback would run a step late and strand its item).
+            self._drainers.discard(asyncio.current_task())
 
     async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
@@ -71,4 +74,3 @@ class MicroBatcher(Generic[T, R]):
         """Write what is queued and wait for it (on shutdown)."""
         while self._drainers:
             await asyncio.wait(set(self._drainers))
-            await asyncio.sleep(0)  # let the finished drainers' callbacks take them out of the set

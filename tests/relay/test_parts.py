@@ -61,6 +61,18 @@ async def test_what_arrives_during_a_flush_goes_in_the_next_and_batches_respect_
     assert batches == [[0], [1, 2], [3]]
 
 
+@pytest.mark.parametrize("in_flight", [1, 3])
+async def test_a_request_right_after_a_flush_ends_is_written_too(in_flight: int) -> None:
+    async def flush(items: Sequence[int]) -> list[int]:
+        return list(items)
+
+    batcher: MicroBatcher[int, int] = MicroBatcher(flush, in_flight=in_flight)
+    for i in range(5):  # each submit comes the moment the previous flush (and its drainer) finished
+        async with asyncio.timeout(2):  # (not wait_for: its extra task would let the drainer finish first)
+            assert await batcher.submit(i) == i
+    await batcher.close()
+
+
 async def test_a_failed_write_fails_every_request_of_its_batch() -> None:
     async def flush(items: Sequence[int]) -> list[int]:
         raise ConnectionError("store down")
