@@ -162,11 +162,13 @@ class RelayServer:
         group = _group(request.path)
         ip = client_ip(request.remote, request.headers.get("X-Forwarded-For"), self._proxies)
         if not await self._limiter.allow(group, ip):
-            return web.Response(
+            refused = web.Response(
                 status=429,
                 text="Too many requests: please wait a moment and try again.\n",
                 headers={"Retry-After": str(self._limiter.retry_after(group))},
             )
+            _harden(refused.headers, request.path)
+            return refused
         try:
             response = await handler(request)
         except web.HTTPException as exc:  # redirects and errors: aiohttp wants them raised, not returned

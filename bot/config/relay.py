@@ -69,6 +69,9 @@ class RelayConfig(_Section):
     def _interval(cls, value: timedelta) -> timedelta:
         if not timedelta(seconds=1) <= value <= timedelta(minutes=5):
             raise Invalid(f"{value.total_seconds():g}s is out of range", "between 1s and 5m")
+        if value.total_seconds() != int(value.total_seconds()):
+            # Each heartbeat adds this many watched seconds, and watch time is counted in whole seconds.
+            raise Invalid(f"{value.total_seconds():g}s is not a whole number of seconds", "e.g. 15s")
         return value
 
     @field_validator("probe_interval")

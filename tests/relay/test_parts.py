@@ -178,6 +178,11 @@ def test_the_relay_config_reports_each_bad_key_with_its_path() -> None:
         assert fragment in text
 
 
+def test_the_heartbeat_interval_is_whole_seconds() -> None:
+    with pytest.raises(ConfigError, match=r"relay.heartbeat_interval: 1.5s is not a whole number of seconds"):
+        relay_config(heartbeat_interval="1.5s")
+
+
 def test_the_public_base_url_loses_its_trailing_slash() -> None:
     assert relay_config(public_base_url="https://x.example.com/live/").relay.public_base_url == (
         "https://x.example.com/live"

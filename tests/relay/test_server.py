@@ -326,6 +326,7 @@ async def test_each_endpoint_answers_429_past_its_per_ip_rate(make_relay: MakeRe
     refused = await relay.client.get("/healthz")
     assert refused.status == 429
     assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.headers["Cache-Control"] == "no-store"
     assert await relay.events() == 3 + 1  # three clicks and the first heartbeat; nothing refused was recorded
 
 
