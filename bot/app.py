@@ -13,12 +13,15 @@ from bot.config import Config
 from bot.domain import Platform
 from bot.ports import Clock, LinkMaker, Messenger, Scorer
 from bot.usecases.learner import LearnerCommands
+from bot.usecases.linking import Linking
 from bot.usecases.purchases import Purchases
 from bot.usecases.rescore import Rescorer
 from bot.usecases.teacher import TeacherCommands
 from campaigns import jobs
+from campaigns.coupons import PoolIssuer
 from campaigns.dispatcher import Dispatcher
 from campaigns.engine import CampaignEngine
+from campaigns.fallback import dispatcher_fallback
 from campaigns.runner import StepRunner, StreamLinks
 from campaigns.scheduler import CampaignScheduler, Mode
 from scoring.rules import RuleScorer
@@ -38,6 +41,7 @@ class App:
     teacher: TeacherCommands
     learner: LearnerCommands
     purchases: Purchases
+    linking: Linking
     messengers: dict[Platform, Messenger] = field(default_factory=dict)
 
     async def close(self) -> None:
@@ -91,16 +95,41 @@ async def build_app(
     engine = CampaignEngine(config, scheduler, clock)
     all_messengers = dict(messengers or {})
     dispatcher = Dispatcher(
-        store.outbox, store.learners, store.activity, all_messengers, clock, consumer=consumer
+        store.outbox,
+        store.learners,
+        store.activity,
+        all_messengers,
+        clock,
+        consumer=consumer,
+        fallback=dispatcher_fallback(config, store.learners),
     )
-    rescorer = Rescorer(store.activity, scorer, store.scores)
+    rescorer = Rescorer(store.activity, scorer, store.scores, clock)
     teacher = TeacherCommands(
-        config, store.classes, store.activity, store.scores, store.learners, rescorer, engine, clock
+        config,
+        store.classes,
+        store.activity,
+        store.scores,
+        store.learners,
+        rescorer,
+        engine,
+        clock,
+        store.offers,
     )
+    issuer = PoolIssuer(config, store.coupons)
     learner = LearnerCommands(
-        config, store.learners, store.classes, store.activity, store.coupons, store.intake, links, clock
+        config,
+        store.learners,
+        store.classes,
+        store.activity,
+        store.coupons,
+        store.intake,
+        links,
+        clock,
+        store.offers,
+        issuer,
     )
     purchases = Purchases(store.coupons, store.activity, store.intake, store.orders)
+    linking = Linking(config, store.learners, store.classes, store.activity, store.coupons)
     return App(
         config,
         clock,
@@ -114,5 +143,6 @@ async def build_app(
         teacher,
         learner,
         purchases,
+        linking,
         all_messengers,
     )

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.config import ConfigError, load_config
+from bot.ports import StoreUnavailable
 
 app = typer.Typer(
     name="classpulse",
@@ -29,7 +30,7 @@ err = Console(stderr=True)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(message, markup=False, highlight=False)
+    err.print(message, markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -49,6 +50,7 @@ def config_check(file: Annotated[Path, typer.Argument(help="The TOML configurati
         f"{len(config.campaigns)} campaign(s) with {steps} step(s)",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -85,10 +87,29 @@ def demo(
             summary = asyncio.run(run_demo(options, report))
         except ConfigError as exc:
             raise _fail(str(exc), 2) from None
-        except (ConnectionError, OSError) as exc:
-            raise _fail(f"cannot reach Redis at {redis}: {exc}", 2) from None
+        except StoreUnavailable as exc:
+            raise _fail(str(exc), 2) from None
     render(summary, out)
     out.print(f"[dim]Ten simulated days in {time.perf_counter() - started:.1f} s.[/dim]")
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The TOML configuration file.")],
+) -> None:
+    """Run the bots, the scheduler and the dispatcher until SIGINT or SIGTERM."""
+    from bot.runtime import ServiceError
+    from bot.runtime import run as run_forever
+
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from None
+    logging.getLogger().setLevel(logging.INFO)
+    try:
+        asyncio.run(run_forever(loaded))
+    except (ServiceError, StoreUnavailable) as exc:
+        raise _fail(f"classpulse run: {exc}", 2) from None
 
 
 def main() -> None:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.domain import (
     ClassSession,
     Coupon,
     Delivery,
+    FlashOffer,
     Identity,
     Interaction,
     Learner,
@@ -23,6 +24,10 @@ from bot.domain import (
     Platform,
     Purchase,
 )
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be reached; the message says where and why, for a one-line error."""
 
 
 class Clock(Protocol):
@@ -67,6 +72,12 @@ class Learners(Protocol):
 
     async def mark_unreachable(self, learner_id: str, platform: Platform, reason: str) -> None: ...
 
+    async def merge(self, keep: str, absorb: str) -> None: ...
+
+    async def create_link_code(self, identity: Identity, code: str, ttl: timedelta) -> None: ...
+
+    async def take_link_code(self, code: str) -> Identity | None: ...
+
 
 class Classes(Protocol):
     async def save(self, session: ClassSession) -> None: ...
@@ -77,15 +88,23 @@ class Classes(Protocol):
 
     async def latest_ended(self, course_id: str) -> ClassSession | None: ...
 
+    async def ids(self, course_id: str) -> list[str]: ...
+
     async def new_id(self, course_id: str) -> str: ...
 
 
 class Activity(Protocol):
-    async def for_class(self, session: ClassSession) -> list[LearnerActivity]: ...
+    async def for_class(
+        self, session: ClassSession, class_minutes: float | None = None
+    ) -> list[LearnerActivity]:
+        """Every learner of the course with their counters in the class; minutes default to the class's."""
+        ...
 
     async def course_learners(self, course_id: str) -> list[str]: ...
 
     async def enroll(self, course_id: str, learner_id: str) -> None: ...
+
+    async def merge(self, course_id: str, keep: str, absorb: str, class_ids: list[str]) -> bool: ...
 
     async def buyers(self, course_id: str) -> set[str]: ...
 
@@ -112,6 +131,22 @@ class Orders(Protocol):
     async def for_course(self, course_id: str) -> list[Purchase]: ...
 
 
+class Offers(Protocol):
+    async def new_id(self, course_id: str) -> str: ...
+
+    async def save(self, offer: FlashOffer) -> None: ...
+
+    async def get(self, course_id: str, offer_id: str) -> FlashOffer | None: ...
+
+    async def running(self, course_id: str, now: datetime) -> FlashOffer | None: ...
+
+
+class CouponIssuer(Protocol):
+    async def issue(self, pool_id: str, course_id: str, learner_id: str, key: str, now: datetime) -> Coupon:
+        """The learner's coupon from `pool_id` for this idempotency key: issued now or earlier."""
+        ...
+
+
 class CodeTaken(Exception):
     """A store refuses a freshly drawn coupon code because it exists already; the issuer draws again."""
 
@@ -120,6 +155,8 @@ class Coupons(Protocol):
     async def issue(self, coupon: Coupon, idempotency_key: str) -> Coupon: ...
 
     async def get(self, code: str) -> Coupon | None: ...
+
+    async def reassign(self, from_learner: str, to_learner: str) -> int: ...
 
     async def redeem(self, code: str, order_id: str, at: datetime) -> Coupon:
         """Redeem atomically; raise a DomainError saying why not (used, expired, revoked, unknown)."""
@@ -159,6 +196,8 @@ class Outbox(Protocol):
     async def defer(self, envelope: Envelope, due: datetime, reason: str, now: datetime) -> None: ...
 
     async def promote_due(self, now: datetime, limit: int = 500) -> int: ...
+
+    async def seen(self, key: str) -> bool: ...
 
     async def record_skip(self, campaign_id: str, step_id: str, reason: str, count: int = 1) -> None: ...
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.config import CouponPoolConfig, CourseConfig
+from bot.config import Config, CouponPoolConfig, CourseConfig
 from bot.domain import Coupon, CouponKind
 from bot.ports import CodeTaken, Coupons
 from campaigns.codes import new_code
@@ -40,3 +40,23 @@ async def issue_coupon(
         except CodeTaken:
             continue
     raise RuntimeError(f"could not draw an unused coupon code in {_MAX_DRAWS} tries (pool {pool_id})")
+
+
+class PoolIssuer:
+    """Issues coupons from the pools in the config: the `CouponIssuer` the use cases are given."""
+
+    def __init__(self, config: Config, coupons: Coupons) -> None:
+        self._config = config
+        self._coupons = coupons
+
+    async def issue(self, pool_id: str, course_id: str, learner_id: str, key: str, now: datetime) -> Coupon:
+        return await issue_coupon(
+            self._coupons,
+            pool_id,
+            self._config.coupons[pool_id],
+            course_id,
+            self._config.courses[course_id],
+            learner_id,
+            key,
+            now,
+        )

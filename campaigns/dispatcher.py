@@ -11,17 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.domain import DeliveryStatus, OutboundMessage, Platform
+from bot.domain import DeliveryStatus, Platform
 from bot.ports import Activity, Clock, Envelope, Learners, Messenger, Outbox
+from campaigns.fallback import Fallback
 
 log = logging.getLogger(__name__)
-
-# What to enqueue instead when a learner cannot be reached privately (e.g. a mention in the group).
-Fallback = Callable[[OutboundMessage], Awaitable[Sequence[OutboundMessage]]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bot.config import Config, StepConfig
-from bot.domain import Button, ClassSession, Learner, LearnerActivity, LearnerScore, OutboundMessage, Platform
+from bot.domain import (
+    Button,
+    ClassSession,
+    Learner,
+    LearnerActivity,
+    LearnerScore,
+    OutboundMessage,
+    Platform,
+    callbacks,
+)
 from bot.ports import Activity, Classes, Clock, Coupons, Learners, LinkMaker, Outbox, Scores
 from campaigns.audience import in_audience, private_route
 from campaigns.compose import context, render_step
 from campaigns.coupons import issue_coupon
+from campaigns.fallback import group_mention
 
 log = logging.getLogger(__name__)
 _CHUNK = 500
@@ -73,7 +83,9 @@ class StepRunner:
         course = self.config.courses[session.course_id]
         text = render_step(step, course, course.language, context(course, session, None, session.stream_url))
         buttons = (
-            (Button(step.button, callback=f"join:{session.course_id}:{session.id}"),) if step.button else ()
+            (Button(step.button, callback=callbacks.join(session.course_id, session.id)),)
+            if step.button
+            else ()
         )
         chats = [(Platform.TELEGRAM, str(c)) for c in course.telegram_chats]
         chats += [(Platform.DISCORD, str(c)) for c in course.discord_channels]
@@ -119,9 +131,20 @@ class StepRunner:
                 if step.promotional and activity[learner_id].bought:
                     skipped["bought the course"] += 1
                     continue
+                if await self._sent_to_alias(campaign_id, step.id, session.id, learner):
+                    skipped["already sent to a linked account"] += 1
+                    continue
                 route = private_route(learner, last.get(learner_id))
                 if route is None:
-                    skipped["no way to reach privately"] += 1
+                    mention = (
+                        self._fallback(step, session, campaign_id, learner)
+                        if step.fallback_to_group
+                        else None
+                    )
+                    if mention is None:
+                        skipped["no way to reach privately"] += 1
+                    else:
+                        batch.append(mention)
                     continue
                 batch.append(
                     await self._personal(
@@ -132,6 +155,35 @@ class StepRunner:
         for reason, count in skipped.items():
             await self.outbox.record_skip(campaign_id, step.id, reason, count)
         return StepOutcome(enqueued=enqueued, skipped=skipped)
+
+    async def _sent_to_alias(self, campaign_id: str, step_id: str, class_id: str, learner: Learner) -> bool:
+        """A learner who linked two accounts gets each step once, even if one account had it already."""
+        for alias in learner.aliases:
+            if await self.outbox.seen(f"{campaign_id}:{step_id}:{class_id}:{alias}"):
+                return True
+        return False
+
+    def _fallback(
+        self, step: StepConfig, session: ClassSession, campaign_id: str, learner: Learner
+    ) -> OutboundMessage | None:
+        course = self.config.courses[session.course_id]
+        for identity in learner.identities:
+            placeholder = OutboundMessage(
+                key=f"{campaign_id}:{step.id}:{session.id}:{learner.id}",
+                platform=identity.platform,
+                chat_id="",
+                text="",
+                learner_id=learner.id,
+                course_id=session.course_id,
+                campaign_id=campaign_id,
+                step_id=step.id,
+                class_id=session.id,
+                promotional=step.promotional,
+            )
+            mention = group_mention(placeholder, identity, learner.display_name, course)
+            if mention is not None:
+                return mention
+        return None
 
     async def _personal(
         self,
@@ -180,4 +232,5 @@ class StepRunner:
             promotional=step.promotional,
             buttons=buttons,
             coupon_code=coupon.code if coupon else "",
+            fallback_to_group=step.fallback_to_group,
         )

@@ -14,13 +14,16 @@ from typing import Any, Literal
 from apscheduler.job import Job
 from apscheduler.jobstores.base import BaseJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 
 from campaigns import jobs
 from campaigns.planner import PlannedStep
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["live", "manual"]
+# live: fires on the wall clock; standby: starts paused until it is told to lead (see leadership.py);
+# manual: never fires by itself, the owner runs what is due at a simulated time.
+Mode = Literal["live", "standby", "manual"]
 
 
 class CampaignScheduler:
@@ -34,8 +37,19 @@ class CampaignScheduler:
         )
 
     def start(self) -> None:
-        """Start (inside a running event loop); in manual mode the scheduler stays paused."""
-        self._scheduler.start(paused=self.mode == "manual")
+        """Start (inside a running event loop); in standby and manual mode the scheduler stays paused."""
+        self._scheduler.start(paused=self.mode != "live")
+
+    @property
+    def active(self) -> bool:
+        """True while the scheduler fires jobs by itself (started and not paused)."""
+        return bool(self._scheduler.state == STATE_RUNNING)
+
+    def pause(self) -> None:
+        self._scheduler.pause()
+
+    def resume(self) -> None:
+        self._scheduler.resume()
 
     def shutdown(self) -> None:
         if self._scheduler.running:

@@ -6,6 +6,7 @@ import redis.asyncio as aioredis
 
 from adapters.redis.decoded import str_set
 from adapters.redis.keys import Keys
+from adapters.redis.scripts import lua
 from bot.domain import ClassSession, InteractionKind, LearnerActivity
 
 _COUNTED = [k for k in InteractionKind if k is not InteractionKind.WATCH_HEARTBEAT]
@@ -16,12 +17,21 @@ class RedisActivity:
     def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
         self._client = client
         self._keys = keys
+        self._merge = client.register_script(lua("merge_course"))
 
     async def course_learners(self, course_id: str) -> list[str]:
         return sorted(str_set(await self._client.smembers(self._keys.course_learners(course_id))))
 
     async def enroll(self, course_id: str, learner_id: str) -> None:
         await self._client.sadd(self._keys.course_learners(course_id), learner_id)
+
+    async def merge(self, course_id: str, keep: str, absorb: str, class_ids: list[str]) -> bool:
+        """Fold `absorb`'s counters and memberships in this course into `keep`'s; False if absorb had none."""
+        merged = await self._merge(
+            keys=[self._keys.course_learners(course_id)],
+            args=[self._keys.course(course_id), keep, absorb, *class_ids],
+        )
+        return bool(merged)
 
     async def buyers(self, course_id: str) -> set[str]:
         return str_set(await self._client.smembers(self._keys.buyers(course_id)))
@@ -39,9 +49,12 @@ class RedisActivity:
             rows = await pipe.execute()
         return {lid: row for lid, row in zip(learner_ids, rows, strict=True) if row}
 
-    async def for_class(self, session: ClassSession) -> list[LearnerActivity]:
+    async def for_class(
+        self, session: ClassSession, class_minutes: float | None = None
+    ) -> list[LearnerActivity]:
         """Every learner of the course with their counters in this class (zeros for a no-show)."""
         course_id = session.course_id
+        minutes = class_minutes if class_minutes is not None else session.minutes
         learners = await self.course_learners(course_id)
         buyers = await self.buyers(course_id)
         out: list[LearnerActivity] = []
@@ -63,7 +76,7 @@ class RedisActivity:
                         learner_id=learner_id,
                         course_id=course_id,
                         class_id=session.id,
-                        class_minutes=session.minutes,
+                        class_minutes=minutes,
                         watched_seconds=float(fields.get("watch_s", 0)),
                         counts=counts,
                         attended=bool(fields),

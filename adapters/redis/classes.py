@@ -66,6 +66,9 @@ class RedisClasses:
         fields = str_map(await self._client.hgetall(self._keys.class_session(course_id, class_id)))
         return _session(fields) if fields else None
 
+    async def ids(self, course_id: str) -> list[str]:
+        return str_list(await self._client.zrange(self._keys.classes(course_id), 0, -1))
+
     async def all(self, course_id: str) -> list[ClassSession]:
         ids = str_list(await self._client.zrange(self._keys.classes(course_id), 0, -1))
         async with self._client.pipeline(transaction=False) as pipe:

@@ -97,6 +97,18 @@ class RedisCoupons:
             rows = await pipe.execute()
         return sorted((_coupon(r) for r in rows if r), key=lambda c: c.issued_at)
 
+    async def reassign(self, from_learner: str, to_learner: str) -> int:
+        """Move every coupon of one learner to another (their accounts were linked)."""
+        source = f"{self._keys.coupons()}learner:{from_learner}"
+        codes = sorted(str_set(await self._client.smembers(source)))
+        async with self._client.pipeline(transaction=True) as pipe:
+            for code in codes:
+                pipe.hset(self._keys.coupon(code), "learner_id", to_learner)
+                pipe.sadd(f"{self._keys.coupons()}learner:{to_learner}", code)
+            pipe.delete(source)
+            await pipe.execute()
+        return len(codes)
+
     async def counts(self, course_id: str) -> Mapping[str, int]:
         raw = str_map(await self._client.hgetall(f"{self._keys.coupons()}stats:{course_id}"))
         return {k: int(v) for k, v in raw.items()}

@@ -10,7 +10,7 @@ from datetime import timedelta
 import redis.asyncio as aioredis
 
 from adapters.redis.keys import Keys
-from adapters.redis.scripts import lua
+from adapters.redis.scripts import PipelinedScript, lua
 from bot.domain import Interaction, InteractionKind
 from bot.ports import IngestResult
 
@@ -38,7 +38,7 @@ class RedisIntake:
         self._client = client
         self._keys = keys
         self._ttl = str(max(int(dedup_window.total_seconds()), 1))
-        self._script = client.register_script(lua("intake"))
+        self._script = PipelinedScript(client, lua("intake"))
 
     async def ingest(self, batch: Sequence[Interaction]) -> IngestResult:
         """Record a batch; a redelivered event (same platform and event id) changes nothing."""
@@ -48,13 +48,11 @@ class RedisIntake:
         for event in batch:
             by_course[event.course_id].extend(_encode(event))
         # One EVALSHA per course (one cluster slot each), all in one pipelined round trip.
-        async with self._client.pipeline(transaction=False) as pipe:
-            for course_id, args in by_course.items():
-                await self._script(
-                    keys=[self._keys.events(course_id)],
-                    args=[self._keys.course(course_id), self._ttl, *args],
-                    client=pipe,
-                )
-            flags = await pipe.execute()
+        flags = await self._script.run(
+            [
+                ([self._keys.events(course_id)], [self._keys.course(course_id), self._ttl, *args])
+                for course_id, args in by_course.items()
+            ]
+        )
         accepted = sum(str(f).count("1") for f in flags)
         return IngestResult(accepted=accepted, duplicates=len(batch) - accepted)

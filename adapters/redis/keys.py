@@ -45,6 +45,15 @@ class Keys:
     def class_seq(self, course_id: str) -> str:
         return f"{self.course(course_id)}class-seq"
 
+    def offers(self, course_id: str) -> str:
+        return f"{self.course(course_id)}offers"
+
+    def offer_ends(self, course_id: str) -> str:
+        return f"{self.course(course_id)}offer-ends"
+
+    def offer_seq(self, course_id: str) -> str:
+        return f"{self.course(course_id)}offer-seq"
+
     def orders(self, course_id: str) -> str:
         return f"{self.course(course_id)}orders"
 
@@ -60,6 +69,9 @@ class Keys:
 
     def learner(self, learner_id: str) -> str:
         return f"{self.prefix}:{{learners}}:profile:{learner_id}"
+
+    def link_code(self, code: str) -> str:
+        return f"{self.prefix}:{{learners}}:link-code:{code}"
 
     # --- coupons, tagged {coupons} ---
     def coupons(self) -> str:
@@ -81,3 +93,6 @@ class Keys:
 
     def scheduler_run_times(self) -> str:
         return f"{self.prefix}:scheduler:run_times"
+
+    def scheduler_lease(self) -> str:
+        return f"{self.prefix}:scheduler:lease"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 import redis.asyncio as aioredis
 
-from adapters.redis.decoded import str_list, str_map
+from adapters.redis.decoded import opt_str, str_list, str_map
 from adapters.redis.keys import Keys
 from adapters.redis.scripts import lua
 from bot.domain import Identity, Learner, Platform
@@ -34,6 +35,7 @@ def _learner(learner_id: str, fields: dict[str, str]) -> Learner:
         reachable=_platforms(fields.get("reachable")),
         unreachable=_platforms(fields.get("unreachable")),
         last_platform=Platform(last) if last else None,
+        aliases=tuple(fields.get("aliases", "").split()),
     )
 
 
@@ -42,6 +44,7 @@ class RedisLearners:
         self._client = client
         self._keys = keys
         self._resolve = client.register_script(lua("resolve"))
+        self._merge = client.register_script(lua("merge_learner"))
 
     async def resolve(self, identity: Identity, name: str = "", language: str = "") -> str:
         return (await self.resolve_many([(identity, name, language)]))[0]
@@ -58,7 +61,19 @@ class RedisLearners:
 
     async def get(self, learner_id: str) -> Learner | None:
         fields = str_map(await self._client.hgetall(self._keys.learner(learner_id)))
-        return _learner(learner_id, fields) if fields else None
+        return _learner(learner_id, fields) if fields and "merged_into" not in fields else None
+
+    async def merge(self, keep: str, absorb: str) -> None:
+        """Make `absorb` an alias of `keep`: its identities resolve to `keep` from now on."""
+        await self._merge(keys=[self._keys.identities()], args=[self._keys.learner(""), keep, absorb])
+
+    async def create_link_code(self, identity: Identity, code: str, ttl: timedelta) -> None:
+        await self._client.set(self._keys.link_code(code), identity.key, ex=int(ttl.total_seconds()))
+
+    async def take_link_code(self, code: str) -> Identity | None:
+        """The identity that asked for `code`; a code works once."""
+        raw = opt_str(await self._client.getdel(self._keys.link_code(code)))
+        return Identity.parse(raw) if raw else None
 
     async def get_many(self, learner_ids: Sequence[str]) -> dict[str, Learner]:
         async with self._client.pipeline(transaction=False) as pipe:

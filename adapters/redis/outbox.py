@@ -158,6 +158,10 @@ class RedisOutbox:
         deferred = await self._client.zcard(f"{self._p}deferred")
         return int(length) + int(deferred)
 
+    async def seen(self, key: str) -> bool:
+        """Whether a message with this idempotency key was ever enqueued."""
+        return bool(await self._client.exists(f"{self._p}idem:{key}"))
+
     async def state(self, key: str) -> dict[str, str]:
         return str_map(await self._client.hgetall(f"{self._p}state:{key}"))
 

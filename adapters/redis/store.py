@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from redis.exceptions import RedisError
+
 from adapters.redis.activity import RedisActivity
 from adapters.redis.classes import RedisClasses
-from adapters.redis.connection import RedisHandle, open_redis
+from adapters.redis.connection import RedisHandle, open_redis, redacted
 from adapters.redis.coupons import RedisCoupons
 from adapters.redis.intake import RedisIntake
 from adapters.redis.keys import Keys
 from adapters.redis.learners import RedisLearners
+from adapters.redis.offers import RedisOffers
 from adapters.redis.orders import RedisOrders
 from adapters.redis.outbox import RedisOutbox
 from adapters.redis.relay import RedisRelay
 from adapters.redis.scores import RedisScores
+from bot.ports import StoreUnavailable
 
 
 class RedisStore:
@@ -32,6 +36,7 @@ class RedisStore:
         self.coupons = RedisCoupons(self.client, self.keys)
         self.outbox = RedisOutbox(self.client, self.keys)
         self.orders = RedisOrders(self.client, self.keys)
+        self.offers = RedisOffers(self.client, self.keys)
         self.relay = RedisRelay(self.client, self.keys)
 
     @classmethod
@@ -41,7 +46,10 @@ class RedisStore:
         return cls(open_redis(url), key_prefix, dedup_window)
 
     async def ping(self) -> None:
-        await self.client.ping()
+        try:
+            await self.client.ping()
+        except RedisError as exc:
+            raise StoreUnavailable(f"cannot reach Redis at {redacted(self.handle.url)}: {exc}") from exc
 
     async def close(self) -> None:
         await self.handle.close()

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from bot.config.discord import CourseDiscordConfig, DiscordConfig, check_discord_routes
 from bot.config.problems import Invalid
 from bot.config.relay import RelayConfig
 from bot.config.types import Duration, Slug, TimeZone
@@ -30,11 +31,6 @@ class TelegramConfig(Section):
     api_server: str = "https://api.telegram.org"
 
 
-class DiscordConfig(Section):
-    enabled: bool = False
-    token_env: str = "CLASSPULSE_DISCORD_TOKEN"
-
-
 class TeachersConfig(Section):
     telegram: list[int] = []
     discord: list[int] = []
@@ -52,6 +48,7 @@ class CourseConfig(Section):
     telegram_chats: list[int] = []
     discord_channels: list[int] = []
     teachers: TeachersConfig = TeachersConfig()
+    discord: CourseDiscordConfig = CourseDiscordConfig()
 
 
 class ScoringWeights(Section):
@@ -132,6 +129,8 @@ class StepConfig(Section):
     coupon: str = ""
     button: str = ""  # label of a button that opens the personal class link (or the buy link after class)
     promotional: bool = True
+    # A learner who cannot be written to privately is mentioned in the course chat, with a way in.
+    fallback_to_group: bool = False
 
 
 class CampaignConfig(Section):
@@ -150,6 +149,11 @@ class Config(Section):
     coupons: dict[Slug, CouponPoolConfig] = {}
     campaigns: list[CampaignConfig] = []
     relay: RelayConfig = RelayConfig()
+
+    @model_validator(mode="after")
+    def _one_course_per_discord_channel(self) -> Config:
+        check_discord_routes(self.courses)
+        return self
 
     def campaign(self, campaign_id: str) -> CampaignConfig:
         return next(c for c in self.campaigns if c.id == campaign_id)

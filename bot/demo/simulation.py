@@ -134,10 +134,22 @@ class _Story:
                 for kind, sim, n, extra in plan.get(minute, [])
             ]
             for sim in self.sims:
-                if sim.attends and sim.join_minute <= minute < sim.leave_minute:
+                # One heartbeat per five minutes watched (the watch page sends one per 15 s; the counters
+                # only keep the sum, and fewer events keep the embedded store fast).
+                if (
+                    sim.attends
+                    and sim.join_minute <= minute < sim.leave_minute
+                    and (minute - sim.join_minute) % 5 == 0
+                ):
+                    seconds = 60 * min(5, sim.leave_minute - minute)
                     batch.append(
                         self._event(
-                            K.WATCH_HEARTBEAT, sim, f"hb-{sim.index}-{minute}", at, session.id, seconds=60
+                            K.WATCH_HEARTBEAT,
+                            sim,
+                            f"hb-{sim.index}-{minute}",
+                            at,
+                            session.id,
+                            seconds=seconds,
                         )
                     )
             await self.app.store.intake.ingest(batch)

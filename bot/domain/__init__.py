@@ -6,6 +6,7 @@ from bot.domain.errors import DomainError, InvalidTransition
 from bot.domain.interactions import Interaction, InteractionKind
 from bot.domain.learners import Learner
 from bot.domain.messages import Button, Delivery, DeliveryStatus, OutboundMessage
+from bot.domain.offers import FlashOffer
 from bot.domain.platforms import Identity, Platform
 from bot.domain.purchases import Purchase
 from bot.domain.relay import LinkGrant, LiveOffer
@@ -21,6 +22,7 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "DomainError",
+    "FlashOffer",
     "Identity",
     "Interaction",
     "InteractionKind",

@@ -48,3 +48,9 @@ class ClassSession:
         if self.started_at and self.ended_at:
             return max((self.ended_at - self.started_at) / timedelta(minutes=1), 1.0)
         return float(self.planned_minutes)
+
+    def minutes_at(self, now: datetime) -> float:
+        """Class minutes so far: a live class is measured against the time it has run, not its plan."""
+        if self.state is ClassState.LIVE and self.started_at:
+            return max((now - self.started_at) / timedelta(minutes=1), 1.0)
+        return self.minutes

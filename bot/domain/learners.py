@@ -19,6 +19,8 @@ class Learner:
     # Platforms on which a private message was refused for good (blocked, closed DMs).
     unreachable: frozenset[Platform] = field(default_factory=frozenset)
     last_platform: Platform | None = None
+    # Learner ids that were merged into this one when the learner linked their accounts.
+    aliases: tuple[str, ...] = ()
 
     def identity_on(self, platform: Platform) -> Identity | None:
         return next((i for i in self.identities if i.platform is platform), None)

@@ -42,6 +42,8 @@ class OutboundMessage:
     buttons: tuple[Button, ...] = ()
     edit_message_id: str = ""  # when set, edit this earlier message instead of sending a new one
     coupon_code: str = ""
+    # When the learner cannot be reached privately, mention them in the course chat instead.
+    fallback_to_group: bool = False
 
 
 class DeliveryStatus(StrEnum):

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from bot import formatting
 from bot.config import Config
-from bot.domain import ClassState, CouponStatus, Identity, Interaction, InteractionKind
-from bot.ports import Activity, Classes, Clock, Coupons, Intake, Learners, LinkMaker
+from bot.domain import Button, ClassState, CouponStatus, Identity, Interaction, InteractionKind
+from bot.ports import Activity, Classes, Clock, CouponIssuer, Coupons, Intake, Learners, LinkMaker, Offers
+from bot.usecases.offers import offer_label
 from bot.usecases.replies import Reply
 
 HELP = (
@@ -30,6 +31,8 @@ class LearnerCommands:
     intake: Intake
     links: LinkMaker
     clock: Clock
+    offers: Offers
+    issuer: CouponIssuer
 
     async def _learner(self, who: Identity, name: str, language: str) -> str:
         return await self.learners.resolve(who, name, language)
@@ -88,6 +91,55 @@ class LearnerCommands:
         return Reply(
             f"Here is your personal link to {formatting.bold(session.title)}: "
             f"{formatting.link(link, link)}{note}"
+        )
+
+    async def claim_offer(
+        self,
+        who: Identity,
+        event_id: str,
+        course_id: str,
+        offer_id: str,
+        *,
+        name: str = "",
+        language: str = "",
+    ) -> Reply:
+        """The learner pressed "Claim offer": their own code, privately, while the offer runs."""
+        offer = await self.offers.get(course_id, offer_id)
+        course = self.config.courses.get(course_id)
+        if offer is None or course is None:
+            return Reply.refusal("I do not know that offer.")
+        now = self.clock.now()
+        if not offer.running(now):
+            return Reply.refusal("Sorry, this flash offer has ended.")
+        learner_id = await self._learner(who, name, language)
+        await self.learners.mark_reachable(learner_id, who.platform)
+        await self.activity.enroll(course_id, learner_id)
+        await self.intake.ingest(
+            [
+                Interaction(
+                    InteractionKind.OFFER_CLICK,
+                    who.platform,
+                    event_id,
+                    course_id,
+                    learner_id,
+                    now,
+                    class_id=offer.class_id,
+                    payload={"offer": offer_id},
+                )
+            ]
+        )
+        if learner_id in await self.activity.buyers(course_id):
+            return Reply(f"You already own {formatting.bold(course.name)}: thank you!", private=True)
+        coupon = await self.issuer.issue(
+            offer.pool, course_id, learner_id, f"flash:{course_id}:{offer_id}:{learner_id}", now
+        )
+        until = coupon.expires_at.astimezone(course.timezone)
+        buttons = (Button("Enrol now", url=course.buy_url),) if course.buy_url else ()
+        label = formatting.bold(offer_label(offer, self.config))
+        return Reply(
+            f"Your code for {label}: {formatting.code(coupon.code)} (valid until {until:%a %d %b %H:%M}).",
+            buttons=buttons,
+            private=True,
         )
 
     async def stop(self, who: Identity, event_id: str, course_id: str = "") -> Reply:

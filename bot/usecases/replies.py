@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from dataclasses import dataclass
 
-from bot.domain import Button, DomainError, Identity
+from bot.domain import Button, DomainError, FlashOffer, Identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,13 +22,29 @@ class Actor:
 
 
 @dataclass(frozen=True, slots=True)
+class PollRequest:
+    """A native poll the adapter should post (non-anonymous, so that answers can be counted)."""
+
+    question: str
+    options: tuple[str, ...]
+    course_id: str
+    class_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
-    """An answer in neutral markup. `private`: send it to the asker's private chat, never to the group."""
+    """An answer in neutral markup. `private`: send it to the asker's private chat, never to the group.
+
+    `poll`, when set, asks the adapter to post that poll; `offer`, when set, names the flash offer whose
+    countdown the adapter keeps up to date (with `flash_offer_text`) until it ends.
+    """
 
     text: str
     buttons: tuple[Button, ...] = ()
     private: bool = False
     ok: bool = True
+    poll: PollRequest | None = None
+    offer: FlashOffer | None = None
 
     @classmethod
     def refusal(cls, text: str) -> Reply:

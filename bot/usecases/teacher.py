@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot import formatting
 from bot.config import Config, CourseConfig
-from bot.domain import Button, ClassSession, ClassState, DomainError, InteractionKind, Platform
-from bot.ports import Activity, Classes, ClassEvents, Clock, Learners, Scores
-from bot.usecases.parsing import parse_count, parse_live, parse_schedule
-from bot.usecases.replies import Actor, Reply
+from bot.domain import (
+    Button,
+    ClassSession,
+    ClassState,
+    DomainError,
+    FlashOffer,
+    InteractionKind,
+    Platform,
+    callbacks,
+)
+from bot.ports import Activity, Classes, ClassEvents, Clock, Learners, Offers, Scores
+from bot.usecases.offers import flash_offer_text
+from bot.usecases.parsing import parse_count, parse_live, parse_offer, parse_poll, parse_schedule
+from bot.usecases.replies import Actor, PollRequest, Reply
 from bot.usecases.rescore import Rescorer
 
 K = InteractionKind
@@ -48,6 +58,7 @@ class TeacherCommands:
     rescorer: Rescorer
     events: ClassEvents
     clock: Clock
+    offers: Offers
     extras: list[StatsExtra] = field(default_factory=list)
 
     def _course(self, course_id: str, actor: Actor) -> CourseConfig:
@@ -96,7 +107,43 @@ class TeacherCommands:
         return Reply(
             f"🔴 {headline}: {formatting.bold(session.title)} ({course.name}). "
             "Press the button to get your personal link.",
-            buttons=(Button("Join the live class", callback=f"join:{course_id}:{session.id}"),),
+            buttons=(Button("Join the live class", callback=callbacks.join(course_id, session.id)),),
+        )
+
+    async def _live_class(self, course_id: str, what: str) -> ClassSession:
+        current = await self.classes.current(course_id)
+        if current is None or current.state is not ClassState.LIVE:
+            raise DomainError(f"{what} run during a live class; start one with /live first.")
+        return current
+
+    async def poll(self, actor: Actor, course_id: str, args: str) -> Reply:
+        self._course(course_id, actor)
+        question, options = parse_poll(args)
+        session = await self._live_class(course_id, "Polls")
+        return Reply(
+            f"📊 {formatting.bold(question)}",
+            poll=PollRequest(question, tuple(options), course_id, session.id),
+        )
+
+    async def offer(self, actor: Actor, course_id: str, args: str) -> Reply:
+        """A flash offer: a coupon pool offered to the live class for a few minutes, with a claim button."""
+        self._course(course_id, actor)
+        pool, minutes = parse_offer(args, sorted(self.config.coupons))
+        session = await self._live_class(course_id, "Flash offers")
+        now = self.clock.now()
+        offer = FlashOffer(
+            await self.offers.new_id(course_id),
+            course_id,
+            session.id,
+            pool,
+            now,
+            now + timedelta(minutes=minutes),
+        )
+        await self.offers.save(offer)
+        return Reply(
+            flash_offer_text(offer, self.config, now),
+            buttons=(Button("Claim offer", callback=callbacks.claim(course_id, offer.id)),),
+            offer=offer,
         )
 
     async def end(self, actor: Actor, course_id: str, args: str = "") -> Reply:
@@ -128,7 +175,7 @@ class TeacherCommands:
     async def stats(self, actor: Actor, course_id: str, args: str = "") -> Reply:
         self._course(course_id, actor)
         session = await self._class_for_stats(course_id)
-        activity = await self.activity.for_class(session)
+        activity = await self.activity.for_class(session, session.minutes_at(self.clock.now()))
         scores = await self.rescorer.rescore(session) if session.state is ClassState.LIVE else None
         attended = [a for a in activity if a.attended]
         total = Counter[K]()

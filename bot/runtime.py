@@ -1,0 +1,142 @@
+"""`classpulse run`: the long-running process.
+
+It builds the core (live scheduler, dispatcher), starts the platform services the config enables (each
+adapter provides one), rescores live classes every minute, and on SIGINT/SIGTERM stops in order: services
+first (no new work comes in), then the dispatcher (sends in flight finish; the rest stays in the outbox),
+then the scheduler and the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import os
+import signal
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from adapters.redis.lease import RedisLease
+from bot.app import App, build_app
+from bot.config import Config
+from bot.domain import ClassState
+from campaigns.leadership import lead_scheduler
+
+log = logging.getLogger(__name__)
+
+RESCORE_EVERY = timedelta(minutes=1)
+LEASE_TTL = timedelta(seconds=15)  # a dead leader's scheduler is taken over within this
+
+
+class Service(Protocol):
+    """A part of the running process with its own lifecycle: a chat bot, the web server."""
+
+    name: str
+
+    async def start(self) -> None:
+        """Return once running; raise ServiceError with a one-line message for a problem the user can fix."""
+        ...
+
+    async def stop(self) -> None: ...
+
+
+class ServiceError(Exception):
+    """A problem the user must fix before the service can run (a rejected token, a missing intent)."""
+
+
+ServiceFactory = Callable[[App], Awaitable[Service]]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    name: str
+    factory: str  # "module:function", imported only when the service is enabled
+
+
+def enabled_services(config: Config) -> list[ServiceSpec]:
+    specs = []
+    if config.telegram.enabled:
+        specs.append(ServiceSpec("telegram", "adapters.telegram.service:build"))
+    if config.discord.enabled:
+        specs.append(ServiceSpec("discord", "adapters.discord.service:build"))
+    return specs
+
+
+def load_factory(spec: ServiceSpec) -> ServiceFactory:
+    module_name, _, attribute = spec.factory.partition(":")
+    factory: ServiceFactory = getattr(importlib.import_module(module_name), attribute)
+    return factory
+
+
+async def rescore_live_classes(app: App, stop: asyncio.Event, every: timedelta = RESCORE_EVERY) -> None:
+    """Keep live classes' scores fresh for the teachers' answers and the segment triggers."""
+    while not stop.is_set():
+        for course_id in app.config.courses:
+            current = await app.store.classes.current(course_id)
+            if current is not None and current.state is ClassState.LIVE:
+                await app.rescorer.rescore(current)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every.total_seconds())
+
+
+async def serve(
+    config: Config,
+    factories: Sequence[tuple[str, ServiceFactory]],
+    stop: asyncio.Event,
+    *,
+    ready: Callable[[App], None] | None = None,
+) -> None:
+    """Run the core and the services until `stop` is set; raise ServiceError if a service cannot start."""
+    owner = f"{socket.gethostname()}-{os.getpid()}"
+    app = await build_app(config, scheduler_mode="standby", consumer=owner)
+    lease = RedisLease(app.store.client, app.store.keys.scheduler_lease(), owner, LEASE_TTL)
+    services: list[Service] = []
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        for name, factory in factories:
+            service = await factory(app)
+            await service.start()
+            services.append(service)
+            log.info("%s started", name)
+        tasks.append(asyncio.create_task(lead_scheduler(app.scheduler, lease, stop), name="scheduler-lease"))
+        tasks.append(asyncio.create_task(app.dispatcher.run(stop), name="dispatcher"))
+        tasks.append(asyncio.create_task(rescore_live_classes(app, stop), name="rescore"))
+        if ready is not None:
+            ready(app)
+        waiter = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        for task in done:
+            if task is not waiter and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        stop.set()
+        for service in reversed(services):
+            try:
+                await service.stop()
+            except Exception:
+                log.exception("%s did not stop cleanly", service.name)
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=30)
+        await app.close()
+
+
+async def run(config: Config) -> None:
+    """`classpulse run`: serve until SIGINT or SIGTERM."""
+    specs = enabled_services(config)
+    if not specs:
+        raise ServiceError("nothing to run: enable [telegram] or [discord] in the configuration")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await serve(config, [(spec.name, load_factory(spec)) for spec in specs], stop)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

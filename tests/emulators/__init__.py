@@ -1,0 +1,1 @@
+"""Local emulators of the chat platforms' APIs that the real SDK clients talk to in tests."""
