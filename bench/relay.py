@@ -265,7 +265,7 @@ async def _prepare(redis_url: str, secret: bytes, learners: int, base: str) -> l
         )
         await store.classes.save(session)
         config = bench_config(0, redis_url, 5, 0).relay.model_copy(update={"public_base_url": base})
-        links = TrackedLinks(LinkSigner(secret), store.relay, config)
+        links = TrackedLinks(LinkSigner(secret), store.relay, config, clock)
         tokens: list[str] = []
         ids = [f"web-{i}" for i in range(learners)]
         for start in range(0, learners, 5000):

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config.relay import RelayConfig
-from bot.domain import ClassSession, ClassState, LinkGrant, LiveOffer
-from bot.ports import Classes
+from bot.domain import ClassSession, ClassState, FlashOffer, LinkGrant
+from bot.ports import Classes, Clock, Offers
 from stream_relay.batching import MicroBatcher
 from stream_relay.lru import Lru
-from stream_relay.ports import LiveOffers, RelayState
+from stream_relay.ports import RelayState
 from stream_relay.tokens import LinkSigner
 
 # A grant record outlives its last link a little, so an old token reads as expired rather than unknown.
@@ -21,12 +21,20 @@ _RECORD_MARGIN = timedelta(days=1)
 
 
 class TrackedLinks:
+    """Personal links: `class_link`/`class_links` for the campaigns and commands, `grant` for the server."""
+
     def __init__(
-        self, signer: LinkSigner, state: RelayState, relay: RelayConfig, cache_size: int = 100_000
+        self,
+        signer: LinkSigner,
+        state: RelayState,
+        relay: RelayConfig,
+        clock: Clock,
+        cache_size: int = 100_000,
     ) -> None:
         self._signer = signer
         self._state = state
         self._relay = relay
+        self._clock = clock
         # Grants never change once written, so caching them is always right; only memory bounds the cache.
         self._cache: Lru[str, LinkGrant] = Lru(cache_size)
         # Misses of concurrent requests (many learners clicking at once) are read together, in one MGET.
@@ -43,6 +51,14 @@ class TrackedLinks:
 
     def url(self, token: str) -> str:
         return f"{self._relay.public_base_url}/j/{token}"
+
+    async def class_link(self, learner_id: str, session: ClassSession) -> str:
+        """The learner's personal link to the class, `<public_base_url>/j/<token>`."""
+        return await self.issue(session, learner_id, self._clock.now())
+
+    async def class_links(self, learner_ids: Iterable[str], session: ClassSession) -> dict[str, str]:
+        """Personal links of many learners to one class, in one write: what a campaign step needs."""
+        return await self.issue_many(session, learner_ids, self._clock.now())
 
     async def issue(self, session: ClassSession, learner_id: str, now: datetime) -> str:
         return (await self.issue_many(session, [learner_id], now))[learner_id]
@@ -87,20 +103,21 @@ class TrackedLinks:
 @dataclass(frozen=True, slots=True)
 class ClassView:
     session: ClassSession
-    offer: LiveOffer | None  # as last set by the teacher, running or not
+    offer: FlashOffer | None  # the class's flash offer running when the view was read (check `running`)
 
 
 class ClassCache:
-    """Classes and their live offers, each read from the store at most once per `ttl` seconds.
+    """Classes and their running flash offers, each read from the store at most once per `ttl` seconds.
 
-    A class changes a few times in its life (live, a new offer, ended) while thousands of heartbeats ask
+    A class changes a few times in its life (live, a flash offer, ended) while thousands of heartbeats ask
     about it; a second of staleness moves the end of the heartbeat window, or an offer's start, by a second.
     Entries are few (one per class ever asked about), so they are kept without a bound.
     """
 
-    def __init__(self, classes: Classes, offers: LiveOffers, ttl: float) -> None:
+    def __init__(self, classes: Classes, offers: Offers, clock: Clock, ttl: float) -> None:
         self._classes = classes
         self._offers = offers
+        self._clock = clock
         self._ttl = ttl
         self._entries: dict[tuple[str, str], tuple[float, ClassView | None]] = {}
         # Loads under way, so that a burst of requests for a stale class reads it from the store once.
@@ -141,6 +158,8 @@ class ClassCache:
 
     async def _load(self, course_id: str, class_id: str) -> ClassView | None:
         session, offer = await asyncio.gather(
-            self._classes.get(course_id, class_id), self._offers.offer(course_id, class_id)
+            self._classes.get(course_id, class_id), self._offers.running(course_id, self._clock.now())
         )
-        return ClassView(session, offer) if session is not None else None
+        if session is None:
+            return None
+        return ClassView(session, offer if offer is not None and offer.class_id == class_id else None)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from bot.domain import LiveOffer
+from bot.config import Config
+from bot.domain import FlashOffer
+from bot.usecases.offers import offer_label
 from stream_relay.hosts import Stream
 from stream_relay.tokens import Rejection
 
@@ -24,8 +27,23 @@ _HEADINGS = {
 WAITING_REFRESH = 30
 
 
+@dataclass(frozen=True, slots=True)
+class OfferView:
+    """A running flash offer as the watch page shows it."""
+
+    text: str  # plain text (the page escapes it)
+    has_link: bool  # the course has a shop to send the learner to
+
+
+def offer_text(offer: FlashOffer, config: Config, now: datetime) -> str:
+    """The same words as the chat's announcement, in plain text: the claim itself happens in the chat."""
+    left = offer.seconds_left(now)
+    when = f"{left // 60} min left" if left >= 120 else "1 min left" if left >= 60 else f"{left} s left"
+    return f"⚡ Flash offer: {offer_label(offer, config)} — {when}. Claim your personal code in the chat."
+
+
 def watch_page(
-    title: str, token: str, stream: Stream | None, interval: timedelta, offer: LiveOffer | None
+    title: str, token: str, stream: Stream | None, interval: timedelta, offer: OfferView | None
 ) -> str:
     """The page for an embeddable stream, or a waiting page (that reloads itself) before the class is live."""
     return _env.get_template("watch.html").render(

@@ -1,4 +1,4 @@
-"""What the relay needs from the store, beside the core's Intake, Classes and Activity ports.
+"""What the relay needs from the store, beside the core's Intake, Classes, Activity and Offers ports.
 
 `adapters.redis.relay.RedisRelay` implements RelayState; `adapters.redis.RedisStore` satisfies RelayBackend.
 """
@@ -9,21 +9,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.domain import LinkGrant, LiveOffer
-from bot.ports import Activity, Classes, Intake
+from bot.domain import LinkGrant
+from bot.ports import Activity, Classes, Intake, Offers
 
 
-class LiveOffers(Protocol):
-    """The teacher's live offer per class: set and cleared by the teacher's commands, shown on the page."""
-
-    async def set_offer(self, offer: LiveOffer) -> None: ...
-
-    async def clear_offer(self, course_id: str, class_id: str) -> None: ...
-
-    async def offer(self, course_id: str, class_id: str) -> LiveOffer | None: ...
-
-
-class RelayState(LiveOffers, Protocol):
+class RelayState(Protocol):
     async def put_grants(self, grants: Mapping[str, LinkGrant], ttl: timedelta) -> None: ...
 
     async def get_grants(self, grant_ids: Sequence[str]) -> dict[str, LinkGrant]: ...
@@ -49,6 +39,9 @@ class RelayBackend(Protocol):
 
     @property
     def activity(self) -> Activity: ...
+
+    @property
+    def offers(self) -> Offers: ...
 
     @property
     def relay(self) -> RelayState: ...

@@ -34,7 +34,7 @@ async def serve(
     """
     relay = config.relay
     secret = link_secret(relay, environ)
-    app = create_app(relay, store, clock, secret, course_ids=sorted(config.courses), on_live=on_live)
+    app = create_app(config, store, clock, secret, on_live=on_live)
     runner = web.AppRunner(app, access_log_class=RedactingAccessLogger, handle_signals=False)
     await runner.setup()
     try:

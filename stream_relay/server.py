@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from bot.config.relay import RelayConfig
-from bot.domain import ClassSession, ClassState, Interaction, InteractionKind, LinkGrant, LiveOffer, Platform
+from bot.config import Config
+from bot.domain import ClassSession, ClassState, FlashOffer, Interaction, InteractionKind, LinkGrant, Platform
 from bot.ports import Clock
 from stream_relay.accesslog import redact
 from stream_relay.batching import MicroBatcher
@@ -32,7 +32,7 @@ from stream_relay.clientip import client_ip
 from stream_relay.hosts import Stream, StreamKind, UnsafeStreamUrl, classify
 from stream_relay.links import ClassCache, ClassView, TrackedLinks
 from stream_relay.live_detect import LiveDetector
-from stream_relay.pages import refused_page, watch_page
+from stream_relay.pages import OfferView, offer_text, refused_page, watch_page
 from stream_relay.ports import RelayBackend
 from stream_relay.ratelimit import IpRateLimiter
 from stream_relay.tokens import LinkSigner, Rejection, TokenRejected
@@ -56,7 +56,7 @@ class HeartbeatOutcome(StrEnum):
 @dataclass(frozen=True, slots=True)
 class HeartbeatAnswer:
     outcome: HeartbeatOutcome
-    offer: LiveOffer | None = None  # the running offer, so an open page shows one the teacher just started
+    offer: FlashOffer | None = None  # the running offer, so an open page shows one the teacher just started
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,24 +86,24 @@ def _group(path: str) -> str:
 class RelayServer:
     def __init__(
         self,
-        relay: RelayConfig,
+        config: Config,
         backend: RelayBackend,
         clock: Clock,
         signer: LinkSigner,
         *,
-        course_ids: Sequence[str] = (),
         on_live: OnLive | None = None,
         class_cache_ttl: float = 1.0,
     ) -> None:
-        self._relay = relay
+        self._config = config
+        self._relay = relay = config.relay
         self._backend = backend
         self._clock = clock
         self._signer = signer
         self._state = backend.relay
-        self._course_ids = tuple(course_ids)
+        self._course_ids = tuple(sorted(config.courses))
         self._on_live = on_live
-        self.links = TrackedLinks(signer, backend.relay, relay)
-        self._classes = ClassCache(backend.classes, backend.relay, class_cache_ttl)
+        self.links = TrackedLinks(signer, backend.relay, relay, clock)
+        self._classes = ClassCache(backend.classes, backend.offers, clock, class_cache_ttl)
         limits = relay.rate_limits
         self._limiter = IpRateLimiter(
             {
@@ -244,7 +244,7 @@ class RelayServer:
         if stream is not None and not stream.kind.embeddable:
             raise web.HTTPFound(stream.url)  # the teacher moved the class to a host we cannot embed
         offer = view.offer if view.offer is not None and view.offer.running(now) else None
-        html = watch_page(session.title, token, stream, self._interval, offer)
+        html = watch_page(session.title, token, stream, self._interval, self._offer_view(offer, now))
         return web.Response(
             text=html,
             content_type="text/html",
@@ -260,13 +260,24 @@ class RelayServer:
             return self._refuse(found)
         grant, view = found
         offer = view.offer
-        if offer is None or not offer.running(now) or not offer.url.startswith(("https://", "http://")):
+        shop = self._shop(grant.course_id)
+        if offer is None or not offer.running(now) or not shop:
             raise web.HTTPSeeOther(f"../w/{token}")
         event = self._event(
-            InteractionKind.OFFER_CLICK, f"offer-{uuid.uuid4().hex}", grant, now, {"url": offer.url}
+            InteractionKind.OFFER_CLICK, f"offer-{uuid.uuid4().hex}", grant, now, {"offer": offer.id}
         )
         await self._events.submit(event)
-        raise web.HTTPFound(offer.url)
+        raise web.HTTPFound(shop)
+
+    def _shop(self, course_id: str) -> str:
+        course = self._config.courses.get(course_id)
+        url = course.buy_url if course else ""
+        return url if url.startswith(("https://", "http://")) else ""
+
+    def _offer_view(self, offer: FlashOffer | None, now: datetime) -> OfferView | None:
+        if offer is None:
+            return None
+        return OfferView(offer_text(offer, self._config, now), bool(self._shop(offer.course_id)))
 
     # --- POST /hb ---
     async def heartbeat(self, request: web.Request) -> web.StreamResponse:
@@ -279,7 +290,8 @@ class RelayServer:
         answer = await self._heartbeats.submit(_Beat(verified.grant_id, now))
         if answer.outcome is HeartbeatOutcome.UNKNOWN:
             return web.json_response({"counted": False, "reason": Rejection.UNKNOWN.value}, status=403)
-        offer = {"text": answer.offer.text, "url": bool(answer.offer.url)} if answer.offer else None
+        view = self._offer_view(answer.offer, now)
+        offer = {"text": view.text, "url": view.has_link} if view else None
         return web.json_response(
             {
                 "counted": answer.outcome is HeartbeatOutcome.COUNTED,
@@ -335,7 +347,7 @@ class RelayServer:
         grants = await self.links.grants([beat.grant_id for beat in beats])
         views = await self._classes.get_many({(g.course_id, g.class_id) for g in grants.values()})
         answers: list[HeartbeatAnswer] = [HeartbeatAnswer(HeartbeatOutcome.UNKNOWN)] * len(beats)
-        candidates: list[tuple[int, str, LinkGrant, datetime, LiveOffer | None]] = []
+        candidates: list[tuple[int, str, LinkGrant, datetime, FlashOffer | None]] = []
         for i, beat in enumerate(beats):
             grant = grants.get(beat.grant_id)
             view = views.get((grant.course_id, grant.class_id)) if grant else None
@@ -404,26 +416,24 @@ RELAY_SERVER = web.AppKey("relay_server", RelayServer)
 
 
 def create_app(
-    relay: RelayConfig,
+    config: Config,
     backend: RelayBackend,
     clock: Clock,
     secret: bytes,
     *,
-    course_ids: Sequence[str] = (),
     on_live: OnLive | None = None,
     class_cache_ttl: float = 1.0,
 ) -> web.Application:
-    """The relay as an aiohttp app; live detection (for `course_ids`) starts and stops with it.
+    """The relay as an aiohttp app; live detection (of every configured course) starts and stops with it.
 
     `on_live` is called once per class whose HLS playlist starts serving segments; by default the class is
     just marked live. `class_cache_ttl` bounds how stale a class's state may be, in seconds.
     """
     server = RelayServer(
-        relay,
+        config,
         backend,
         clock,
         LinkSigner(secret),
-        course_ids=course_ids,
         on_live=on_live,
         class_cache_ttl=class_cache_ttl,
     )

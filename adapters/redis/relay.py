@@ -1,10 +1,9 @@
-"""The stream relay's state: link grants, the heartbeat pace, live viewers and the teacher's live offer.
+"""The stream relay's state: link grants, the heartbeat pace and live viewers.
 
 Keys (besides the prefix, the same layout as adapters.redis.keys):
     <prefix>:{links}:g:<grant id>                 "course<US>class<US>learner", expires with its links
     <prefix>:{<course>}:hb:<class>:<learner>       ms of the last admitted heartbeat (the pace)
     <prefix>:{<course>}:viewers:<class>            sorted set learner -> ms of their last admitted heartbeat
-    <prefix>:{<course>}:offer:<class>              hash text, url, ends_at: the live offer on the watch page
 Every process of a deployment reads and writes the same keys, so they agree on pace and viewers.
 """
 
@@ -17,16 +16,14 @@ from datetime import datetime, timedelta
 
 import redis.asyncio as aioredis
 
-from adapters.redis.decoded import str_list, str_map
+from adapters.redis.decoded import str_list
 from adapters.redis.keys import Keys
 from adapters.redis.scripts import lua
-from bot.domain import LinkGrant, LiveOffer
+from bot.domain import LinkGrant
 
 _SEP = "\x1f"
 # A class's viewer set lives on for a day after its last heartbeat: long enough for any report on it.
 _VIEWERS_TTL = timedelta(days=1)
-# An offer is kept a month at most, finished or not: long enough for any report on the class.
-_OFFER_TTL = timedelta(days=30)
 
 
 def _ms(at: datetime) -> int:
@@ -97,34 +94,3 @@ class RedisRelay:
 
     def _viewers_key(self, course_id: str, class_id: str) -> str:
         return f"{self._keys.course(course_id)}viewers:{class_id}"
-
-    # --- the live offer ---
-    def _offer_key(self, course_id: str, class_id: str) -> str:
-        return f"{self._keys.course(course_id)}offer:{class_id}"
-
-    async def set_offer(self, offer: LiveOffer) -> None:
-        key = self._offer_key(offer.course_id, offer.class_id)
-        ends_at = offer.ends_at.isoformat() if offer.ends_at else ""
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.delete(key)
-            pipe.hset(key, mapping={"text": offer.text, "url": offer.url, "ends_at": ends_at})
-            # A fixed lifetime, not one from ends_at: Redis's clock is not the relay's (tests move theirs).
-            pipe.expire(key, _OFFER_TTL)
-            await pipe.execute()
-
-    async def clear_offer(self, course_id: str, class_id: str) -> None:
-        await self._client.delete(self._offer_key(course_id, class_id))
-
-    async def offer(self, course_id: str, class_id: str) -> LiveOffer | None:
-        """The class's offer as last set, running or not (LiveOffer.running tells)."""
-        fields = str_map(await self._client.hgetall(self._offer_key(course_id, class_id)))
-        if not fields:
-            return None
-        ends = fields.get("ends_at", "")
-        return LiveOffer(
-            course_id,
-            class_id,
-            fields.get("text", ""),
-            fields.get("url", ""),
-            datetime.fromisoformat(ends) if ends else None,
-        )

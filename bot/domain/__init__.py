@@ -9,7 +9,7 @@ from bot.domain.messages import Button, Delivery, DeliveryStatus, OutboundMessag
 from bot.domain.offers import FlashOffer
 from bot.domain.platforms import Identity, Platform
 from bot.domain.purchases import Purchase
-from bot.domain.relay import LinkGrant, LiveOffer
+from bot.domain.relay import LinkGrant
 from bot.domain.scores import LearnerActivity, LearnerScore, Segment
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "LearnerActivity",
     "LearnerScore",
     "LinkGrant",
-    "LiveOffer",
     "OutboundMessage",
     "Platform",
     "Purchase",

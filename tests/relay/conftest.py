@@ -11,6 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from adapters.redis import RedisStore
+from adapters.redis.decoded import str_map
 from bot.clock import ManualClock
 from bot.config import Config, parse_config
 from bot.domain import ClassSession, ClassState
@@ -24,7 +25,15 @@ AppClient = TestClient[web.Request, web.Application]
 def relay_config(**relay: Any) -> Config:
     return parse_config(
         {
-            "courses": {COURSE: {"name": "Python 101", "price": 99.0, "currency": "USD"}},
+            "courses": {
+                COURSE: {
+                    "name": "Python 101",
+                    "price": 99.0,
+                    "currency": "USD",
+                    "buy_url": "https://shop.example.com/py101",
+                }
+            },
+            "coupons": {"flash20": {"kind": "percent", "value": 20, "valid_for": "2h"}},
             "relay": {"public_base_url": "https://live.example.com", "heartbeat_interval": "10s", **relay},
         }
     )
@@ -64,7 +73,7 @@ class Relay:
 
     async def counters(self, session: ClassSession, learner_id: str = "tg-1") -> dict[str, str]:
         key = self.store.keys.learner_class(COURSE, session.id, learner_id)
-        return dict(await self.store.client.hgetall(key))
+        return str_map(await self.store.client.hgetall(key))
 
 
 MakeRelay = Callable[..., Awaitable[Relay]]
@@ -77,7 +86,7 @@ def make_relay(
     async def make(**relay: Any) -> Relay:
         config = relay_config(**relay)
         # No class cache: a test changes a class and expects the very next request to see it.
-        app = create_app(config.relay, store, clock, SECRET, class_cache_ttl=0)
+        app = create_app(config, store, clock, SECRET, class_cache_ttl=0)
         return Relay(await aiohttp_client(app), store, clock)
 
     return make

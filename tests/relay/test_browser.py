@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from aiohttp import web
@@ -20,6 +21,9 @@ from bot.clock import SystemClock
 from bot.domain import ClassSession, ClassState
 from stream_relay.server import RELAY_SERVER, create_app
 from tests.relay.conftest import COURSE, SECRET, relay_config
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +48,7 @@ HIDE_PAGE = """() => {
 
 
 @pytest.fixture
-async def browser_page() -> AsyncIterator[object]:
+async def browser_page() -> AsyncIterator[Page]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium (./dev.sh test does it as root)")
     playwright_api = pytest.importorskip("playwright.async_api")
@@ -76,15 +80,15 @@ def _hls_origin() -> web.Application:
 
 
 async def test_the_watch_page_plays_hls_and_counts_a_heartbeat_per_second_while_visible(
-    browser_page: object,
+    browser_page: Page,
     aiohttp_server: Callable[..., Awaitable[TestServer]],
     store: RedisStore,
 ) -> None:
-    page: object = browser_page
+    page = browser_page
     origin = await aiohttp_server(_hls_origin())
     clock = SystemClock()
     config = relay_config(heartbeat_interval="1s", live_detection=False)
-    relay = await aiohttp_server(create_app(config.relay, store, clock, SECRET))
+    relay = await aiohttp_server(create_app(config, store, clock, SECRET))
     session = ClassSession(
         "c1",
         COURSE,
@@ -97,27 +101,27 @@ async def test_the_watch_page_plays_hls_and_counts_a_heartbeat_per_second_while_
     link = await relay.app[RELAY_SERVER].links.issue(session, "tg-7", clock.now())
     path = link.removeprefix("https://live.example.com")
     heartbeats_sent: list[float] = []
-    page.on("request", lambda r: heartbeats_sent.append(time.monotonic()) if r.url.endswith("/hb") else None)  # type: ignore[attr-defined]
+    page.on("request", lambda r: heartbeats_sent.append(time.monotonic()) if r.url.endswith("/hb") else None)
 
     async def watched() -> int:
         fields = await store.client.hgetall(store.keys.learner_class(COURSE, "c1", "tg-7"))
         return int(fields.get("watch_s", 0))
 
-    await page.goto(str(relay.make_url(path)))  # type: ignore[attr-defined]
+    await page.goto(str(relay.make_url(path)))
     shown = time.monotonic()
-    assert "/w/" in page.url  # type: ignore[attr-defined]
-    assert await page.title() == "Streams in the browser"  # type: ignore[attr-defined]
+    assert "/w/" in page.url
+    assert await page.title() == "Streams in the browser"
     # hls.js (served by the relay) fetched the playlist from the other origin and the video plays.
     # (Polled from the test: the page's policy forbids the eval that wait_for_function would need.)
     for _ in range(100):
-        if await page.evaluate("() => document.querySelector('video').currentTime") > 0.3:  # type: ignore[attr-defined]
+        if await page.evaluate("() => document.querySelector('video').currentTime") > 0.3:
             break
         await asyncio.sleep(0.1)
     else:
         pytest.fail("the HLS video never started playing")
 
     await asyncio.sleep(max(0.0, 3.6 - (time.monotonic() - shown)))
-    await page.evaluate(HIDE_PAGE)  # type: ignore[attr-defined]
+    await page.evaluate(HIDE_PAGE)
     visible_for = time.monotonic() - shown
     await asyncio.sleep(0.5)  # let the final beacon land
     counted = await watched()

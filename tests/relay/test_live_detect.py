@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import aiohttp
@@ -58,9 +58,9 @@ async def serve_origin(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> 
 
 
 @pytest.fixture
-async def http() -> aiohttp.ClientSession:
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-        yield session  # type: ignore[misc]
+        yield session
 
 
 def test_parse_playlist_tells_segments_from_variants_and_ignores_what_is_not_a_playlist() -> None:
@@ -165,7 +165,7 @@ async def test_the_relay_app_runs_detection_in_the_background_and_marks_the_clas
         ClassSession("c2", COURSE, "Async", ClassState.SCHEDULED, scheduled_at=clock.now(), stream_url=url)
     )
     config = relay_config(live_detection=True, probe_interval="1s")
-    await aiohttp_client(create_app(config.relay, store, clock, SECRET, course_ids=[COURSE]))
+    await aiohttp_client(create_app(config, store, clock, SECRET))
     for _ in range(300):
         session = await store.classes.get(COURSE, "c2")
         if session is not None and session.state is ClassState.LIVE:

@@ -8,9 +8,11 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 
+from bot.clock import ManualClock
 from bot.config import ConfigError
 from bot.config.relay import RelayConfig, link_secret
 from bot.domain import ClassSession, ClassState
@@ -19,10 +21,13 @@ from stream_relay.batching import MicroBatcher
 from stream_relay.clientip import client_ip
 from stream_relay.links import TrackedLinks
 from stream_relay.lru import Lru
+from stream_relay.ports import RelayState
 from stream_relay.ratelimit import IpRateLimiter
 from stream_relay.server import heartbeat_min_gap
 from stream_relay.tokens import LinkSigner
 from tests.relay.conftest import relay_config
+
+NO_STATE = cast(RelayState, object())  # expiry is arithmetic: it never reaches the store
 
 # --- group commit ---
 
@@ -142,8 +147,8 @@ def test_the_heartbeat_pace_allows_some_jitter_but_never_double_speed() -> None:
 
 def test_links_expire_after_the_grace_or_the_maximum_lifetime_whichever_comes_first() -> None:
     relay = relay_config(link_grace="2h", link_max_lifetime="24h").relay
-    links = TrackedLinks(LinkSigner(b"k" * 32), state=None, relay=relay)  # type: ignore[arg-type]
     start = datetime(2026, 11, 2, 18, 0, tzinfo=UTC)
+    links = TrackedLinks(LinkSigner(b"k" * 32), NO_STATE, relay, ManualClock(start))
     scheduled = ClassSession("c1", "py101", "T", ClassState.SCHEDULED, scheduled_at=start)
     assert links.expiry(scheduled, start - timedelta(days=1)) == start + timedelta(hours=24)
     live = scheduled.go_live("https://youtu.be/dQw4w9WgXcQ", start + timedelta(minutes=3))

@@ -1,11 +1,11 @@
-"""The relay's state in Redis: grants, the heartbeat pace shared by every process, viewers, live offers."""
+"""The relay's state in Redis: grants, the heartbeat pace shared by every process, live viewers."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 from adapters.redis import RedisStore
-from bot.domain import LinkGrant, LiveOffer
+from bot.domain import LinkGrant
 
 T0 = datetime(2026, 11, 2, 18, 0, tzinfo=UTC)
 GAP = timedelta(seconds=9)
@@ -35,18 +35,3 @@ async def test_live_viewers_are_the_learners_admitted_since_a_moment(store: Redi
     assert await store.relay.live_viewers("py101", "c1", T0 + timedelta(seconds=30)) == 2
     assert await store.relay.live_viewers("py101", "c1", T0) == 4
     assert await store.relay.live_viewers("py101", "c2", T0) == 0
-
-
-async def test_the_live_offer_is_set_replaced_and_cleared(store: RedisStore) -> None:
-    assert await store.relay.offer("py101", "c1") is None
-    first = LiveOffer("py101", "c1", "20 % off", "https://shop.example.com", T0 + timedelta(minutes=10))
-    await store.relay.set_offer(first)
-    assert await store.relay.offer("py101", "c1") == first
-    second = LiveOffer("py101", "c1", "Last chance")
-    await store.relay.set_offer(second)
-    got = await store.relay.offer("py101", "c1")
-    assert got == second
-    assert got.running(T0 + timedelta(days=365))
-    assert not first.running(T0 + timedelta(minutes=10))
-    await store.relay.clear_offer("py101", "c1")
-    assert await store.relay.offer("py101", "c1") is None

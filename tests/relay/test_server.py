@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 
+from aiohttp import web
+
 from adapters.redis import RedisStore
+from adapters.redis.local_server import free_port
 from bot.clock import ManualClock
-from bot.config import parse_config
-from bot.domain import ClassState, InteractionKind, LinkGrant, LiveOffer
+from bot.domain import ClassState, FlashOffer, InteractionKind, LinkGrant
 from stream_relay.server import create_app
 from stream_relay.tokens import LinkSigner
-from tests.relay.conftest import COURSE, SECRET, MakeRelay, live_class
+from tests.relay.conftest import COURSE, SECRET, AppClient, MakeRelay, live_class, relay_config
 
 YOUTUBE = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
 HLS = "https://cdn.example.net/live/class.m3u8"
@@ -88,7 +91,7 @@ async def test_forged_tampered_malformed_and_expired_links_get_a_403_page_and_no
     raw[4] ^= 0x01  # the expiry
     tampered = base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
     other = LinkSigner(b"not our secret, but long enough!!")
-    forged = other.sign(other.grant_id(relay.server.links and GRANT), relay.clock.now() + timedelta(hours=1))
+    forged = other.sign(other.grant_id(GRANT), relay.clock.now() + timedelta(hours=1))
     cases = {forged: "not issued by us", tampered: "has been altered", "nonsense": "not a valid class link"}
     for token, explanation in cases.items():
         for route in ("j", "w", "o"):
@@ -187,27 +190,26 @@ async def test_the_watch_page_redirects_when_the_teacher_moved_to_a_host_we_cann
     assert (response.status, response.headers["Location"]) == (302, ZOOM)
 
 
-async def test_the_watch_page_shows_the_running_offer_and_its_click_is_recorded(
+async def test_the_watch_page_shows_the_running_flash_offer_and_its_click_is_recorded(
     make_relay: MakeRelay,
 ) -> None:
     relay = await make_relay()
     session = live_class(relay.clock, YOUTUBE)
     await relay.store.classes.save(session)
     token = (await relay.link(session)).removeprefix("/j/")
-    shop = "https://shop.example.com/py101?c=LIVE20"
-    until = relay.clock.now() + timedelta(minutes=10)
-    await relay.store.relay.set_offer(
-        LiveOffer(COURSE, "c1", "20 % off for the next 10 minutes", shop, until)
-    )
+    now = relay.clock.now()
+    await relay.store.offers.save(FlashOffer("o1", COURSE, "c9", "flash20", now, now + timedelta(minutes=5)))
+    assert "Flash offer" not in await (await relay.client.get(f"/w/{token}")).text()  # another class's
+    await relay.store.offers.save(FlashOffer("o2", COURSE, "c1", "flash20", now, now + timedelta(minutes=10)))
     html = await (await relay.client.get(f"/w/{token}")).text()
-    assert "20 % off for the next 10 minutes" in html
+    assert "⚡ Flash offer: 20% off Python 101 — 10 min left. Claim your personal code in the chat." in html
     assert f'href="../o/{token}"' in html
     click = await relay.client.get(f"/o/{token}", allow_redirects=False)
-    assert (click.status, click.headers["Location"]) == (302, shop)
+    assert (click.status, click.headers["Location"]) == (302, "https://shop.example.com/py101")
     assert (await relay.counters(session))[InteractionKind.OFFER_CLICK.value] == "1"
-    relay.clock.advance(timedelta(minutes=10))
+    relay.clock.advance(timedelta(minutes=10))  # ended
     html = await (await relay.client.get(f"/w/{token}")).text()
-    assert "20 % off" not in html
+    assert "Flash offer" not in html
     late = await relay.client.get(f"/o/{token}", allow_redirects=False)
     assert (late.status, late.headers["Location"]) == (303, f"../w/{token}")
     assert (await relay.counters(session))[InteractionKind.OFFER_CLICK.value] == "1"
@@ -295,11 +297,15 @@ async def test_a_heartbeat_brings_the_offer_the_teacher_just_started(make_relay:
     session = live_class(relay.clock, HLS)
     await relay.store.classes.save(session)
     token = (await relay.link(session)).removeprefix("/j/")
-    await relay.store.relay.set_offer(
-        LiveOffer(COURSE, "c1", "Enrol today: 20 % off", "https://shop.example.com")
-    )
+    assert (await (await relay.client.post("/hb", data=token)).json())["offer"] is None
+    now = relay.clock.now()
+    await relay.store.offers.save(FlashOffer("o1", COURSE, "c1", "flash20", now, now + timedelta(seconds=90)))
+    relay.clock.advance(timedelta(seconds=45))
     answer = await (await relay.client.post("/hb", data=token)).json()
-    assert answer["offer"] == {"text": "Enrol today: 20 % off", "url": True}
+    assert answer["offer"] == {
+        "text": "⚡ Flash offer: 20% off Python 101 — 45 s left. Claim your personal code in the chat.",
+        "url": True,
+    }
 
 
 # --- rate limits, client IPs, health, failures ---
@@ -351,14 +357,11 @@ async def test_health_is_ok_while_the_store_answers(make_relay: MakeRelay) -> No
 
 
 async def test_with_the_store_down_the_relay_answers_503_and_health_says_so(
-    aiohttp_client: object, clock: ManualClock
+    aiohttp_client: Callable[[web.Application], Awaitable[AppClient]], clock: ManualClock
 ) -> None:
-    from adapters.redis.local_server import free_port
-
     dead = RedisStore.open(f"redis://127.0.0.1:{free_port()}/0")
-    config = parse_config({"courses": {COURSE: {"name": "P", "price": 1.0, "currency": "USD"}}})
-    app = create_app(config.relay, dead, clock, SECRET, class_cache_ttl=0)
-    client = await aiohttp_client(app)  # type: ignore[operator]
+    app = create_app(relay_config(), dead, clock, SECRET, class_cache_ttl=0)
+    client = await aiohttp_client(app)
     signer = LinkSigner(SECRET)
     token = signer.sign(signer.grant_id(GRANT), clock.now() + timedelta(hours=1))
     response = await client.post("/hb", data=token)
