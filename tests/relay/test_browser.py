@@ -120,7 +120,7 @@ async def test_the_watch_page_plays_hls_and_counts_a_heartbeat_per_second_while_
     else:
         pytest.fail("the HLS video never started playing")
 
-    await asyncio.sleep(max(0.0, 3.6 - (time.monotonic() - shown)))
+    await asyncio.sleep(max(0.0, 4.2 - (time.monotonic() - shown)))
     await page.evaluate(HIDE_PAGE)
     visible_for = time.monotonic() - shown
     await asyncio.sleep(0.5)  # let the final beacon land
@@ -129,8 +129,7 @@ async def test_the_watch_page_plays_hls_and_counts_a_heartbeat_per_second_while_
 
     # About one counted second per second on the page (the first heartbeat comes after one interval, the
     # final beacon counts only if it comes late enough in its interval).
-    assert visible_for - 2 <= counted <= visible_for + 1, (counted, visible_for)
-    assert counted >= 3
+    assert visible_for - 1.5 <= counted <= visible_for + 1, (counted, visible_for)
 
     await asyncio.sleep(2.0)  # hidden: no more heartbeats, none counted
     assert len(heartbeats_sent) == sent_when_hidden
