@@ -281,7 +281,8 @@ class RelayServer:
 
     # --- POST /hb ---
     async def heartbeat(self, request: web.Request) -> web.StreamResponse:
-        token = (await request.text()).strip()
+        # Tokens are ASCII; anything else is replaced, so it fails verification as malformed, never crashes.
+        token = (await request.read()).decode("ascii", "replace").strip()
         now = self._clock.now()
         try:
             verified = self._signer.verify(token, now)

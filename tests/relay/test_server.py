@@ -268,6 +268,7 @@ async def test_heartbeats_with_a_bad_token_are_refused_and_not_counted(make_rela
     other = LinkSigner(b"not our secret, but long enough!!")
     forged = other.sign(other.grant_id(GRANT), relay.clock.now() + timedelta(hours=1))
     for bad, reason in [
+        (b"\xff\xfe not text", "malformed"),
         ("", "malformed"),
         ("A" * 43, "malformed"),
         (token[:-2] + "AA", "tampered"),
