@@ -121,10 +121,11 @@ class RelayServer:
         self._min_gap = heartbeat_min_gap(relay.heartbeat_interval)
         window = relay.batch_window_ms / 1000
         self._heartbeats: MicroBatcher[_Beat, HeartbeatAnswer] = MicroBatcher(
-            self._count_heartbeats, window, in_flight=FLUSHES_IN_FLIGHT
+            self._count_heartbeats, window, in_flight=FLUSHES_IN_FLIGHT, name="heartbeats"
         )
+        # Clicks, offer clicks and counted heartbeats, on their way to intake.
         self._events: MicroBatcher[Interaction, None] = MicroBatcher(
-            self._ingest, window, in_flight=FLUSHES_IN_FLIGHT
+            self._ingest, window, in_flight=FLUSHES_IN_FLIGHT, name="relay intake"
         )
         self._http: aiohttp.ClientSession | None = None
         self._detector: LiveDetector | None = None
@@ -147,8 +148,12 @@ class RelayServer:
             await self._detector.stop()
         if self._http is not None:
             await self._http.close()
-        await self._heartbeats.close()
-        await self._events.close()
+        await self.flushed()
+
+    async def flushed(self) -> None:
+        """Wait until every heartbeat and click received so far is in the store."""
+        await self._heartbeats.flushed()
+        await self._events.flushed()
 
     async def _mark_live(self, session: ClassSession) -> None:
         """Without a go-live use case wired in, live detection at least marks the class live."""
@@ -365,19 +370,19 @@ class RelayServer:
         admitted = await self._state.admit_heartbeats(
             [(g, at) for _, _, g, at, _ in candidates], self._min_gap
         )
-        events: list[Interaction] = []
         for (i, grant_id, grant, at, offer), ok in zip(candidates, admitted, strict=True):
             if ok:
                 # One counted heartbeat per link and gap: (link, time) names it uniquely, and redelivery-safe.
                 event_id = f"hb-{grant_id}-{int(at.timestamp() * 1000)}"
-                events.append(
+                self._events.put(
                     self._event(
                         InteractionKind.WATCH_HEARTBEAT, event_id, grant, at, {"seconds": self._seconds}
                     )
                 )
             answers[i] = HeartbeatAnswer(HeartbeatOutcome.COUNTED if ok else HeartbeatOutcome.TOO_SOON, offer)
-        if events:
-            await self._backend.intake.ingest(events)
+        # The answer goes back once the heartbeat is admitted; its event is written with the next intake
+        # batch (a round trip less per heartbeat). The page does nothing with the answer but show the offer,
+        # so a write lost to a failing store loses exactly what a failed request would.
         return answers
 
 

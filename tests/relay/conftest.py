@@ -14,7 +14,7 @@ from adapters.redis import RedisStore
 from adapters.redis.decoded import str_map
 from bot.clock import ManualClock
 from bot.config import Config, parse_config
-from bot.domain import ClassSession, ClassState
+from bot.domain import ClassSession, ClassState, LearnerActivity
 from stream_relay.server import RELAY_SERVER, RelayServer, create_app
 
 SECRET = b"test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -69,11 +69,17 @@ class Relay:
         return url.removeprefix("https://live.example.com")
 
     async def events(self) -> int:
+        await self.server.flushed()  # counted heartbeats are written after their answer
         return int(await self.store.client.xlen(self.store.keys.events(COURSE)))
 
     async def counters(self, session: ClassSession, learner_id: str = "tg-1") -> dict[str, str]:
+        await self.server.flushed()
         key = self.store.keys.learner_class(COURSE, session.id, learner_id)
         return str_map(await self.store.client.hgetall(key))
+
+    async def activity(self, session: ClassSession) -> list[LearnerActivity]:
+        await self.server.flushed()
+        return await self.store.activity.for_class(session)
 
 
 MakeRelay = Callable[..., Awaitable[Relay]]

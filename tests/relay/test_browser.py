@@ -104,6 +104,7 @@ async def test_the_watch_page_plays_hls_and_counts_a_heartbeat_per_second_while_
     page.on("request", lambda r: heartbeats_sent.append(time.monotonic()) if r.url.endswith("/hb") else None)
 
     async def watched() -> int:
+        await relay.app[RELAY_SERVER].flushed()
         fields = await store.client.hgetall(store.keys.learner_class(COURSE, "c1", "tg-7"))
         return int(fields.get("watch_s", 0))
 

@@ -75,16 +75,35 @@ async def test_a_request_right_after_a_flush_ends_is_written_too(in_flight: int)
     for i in range(5):  # each submit comes the moment the previous flush (and its drainer) finished
         async with asyncio.timeout(2):  # (not wait_for: its extra task would let the drainer finish first)
             assert await batcher.submit(i) == i
-    await batcher.close()
+    await batcher.flushed()
 
 
-async def test_a_failed_write_fails_every_request_of_its_batch() -> None:
+async def test_a_failed_write_fails_every_request_of_its_batch_and_logs_the_queued_ones(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async def flush(items: Sequence[int]) -> list[int]:
         raise ConnectionError("store down")
 
-    batcher: MicroBatcher[int, int] = MicroBatcher(flush)
+    batcher: MicroBatcher[int, int] = MicroBatcher(flush, name="test intake")
+    batcher.put(99)
     results = await asyncio.gather(*(batcher.submit(i) for i in range(3)), return_exceptions=True)
     assert all(isinstance(r, ConnectionError) for r in results)
+    assert "test intake: 1 queued writes lost: ConnectionError: store down" in caplog.text
+
+
+async def test_queued_items_are_written_with_the_next_batch_without_anyone_waiting() -> None:
+    written: list[int] = []
+
+    async def flush(items: Sequence[int]) -> list[None]:
+        written.extend(items)
+        return [None] * len(items)
+
+    batcher: MicroBatcher[int, None] = MicroBatcher(flush, window=0.001)
+    for i in range(3):
+        batcher.put(i)
+    await batcher.submit(3)
+    await batcher.flushed()
+    assert written == [0, 1, 2, 3]
 
 
 # --- client IPs and limits ---

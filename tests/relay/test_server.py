@@ -37,7 +37,7 @@ async def test_a_click_on_an_embeddable_stream_is_recorded_and_leads_to_the_watc
     assert response.status == 303
     assert response.headers["Location"] == "../w/" + path.removeprefix("/j/")
     assert response.headers["Cache-Control"] == "no-store"  # or a second click would never reach us
-    [activity] = await relay.store.activity.for_class(session)
+    [activity] = await relay.activity(session)
     assert (activity.learner_id, activity.count(InteractionKind.LINK_CLICK)) == ("tg-1", 1)
 
 
@@ -232,7 +232,7 @@ async def test_heartbeats_count_the_interval_once_per_interval(make_relay: MakeR
     assert (await (await relay.client.post("/hb", data=token)).json())["counted"] is True
     relay.clock.advance(timedelta(seconds=8))  # 8 s after the last counted one: too soon again
     assert (await (await relay.client.post("/hb", data=token)).json())["counted"] is False
-    [activity] = await relay.store.activity.for_class(session)
+    [activity] = await relay.activity(session)
     assert activity.watched_seconds == 20
     assert await relay.store.relay.live_viewers(COURSE, "c1", relay.clock.now() - timedelta(minutes=1)) == 1
 
@@ -256,7 +256,7 @@ async def test_heartbeats_outside_the_class_window_do_not_count(make_relay: Make
     assert (await (await relay.client.post("/hb", data=token)).json())["counted"] is True
     relay.clock.advance(timedelta(seconds=10))
     assert (await (await relay.client.post("/hb", data=token)).json())["reason"] == "ended"
-    [activity] = await relay.store.activity.for_class(live)
+    [activity] = await relay.activity(live)
     assert activity.watched_seconds == 20
 
 

@@ -24,6 +24,7 @@ async def test_stats_count_live_viewers_watch_time_and_who_opened_their_link(mak
     for _ in range(4):
         await relay.client.post("/hb", data=tokens["tg-1"])
         relay.clock.advance(timedelta(seconds=30))
+    await relay.server.flushed()
     stats = await viewer_stats(session, relay.store.activity, relay.store.relay, relay.clock.now())
     assert stats.live_viewers == 1  # tg-2's last heartbeat is two minutes old
     assert stats.watchers == 2
