@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
 from functools import lru_cache
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -18,11 +17,13 @@ def _parse(text: str) -> Address | None:
         return None
 
 
-def _trusted(address: Address, proxies: Sequence[Network]) -> bool:
+def _trusted(address: Address, proxies: tuple[Network, ...]) -> bool:
     return any(address in network for network in proxies)
 
 
-def client_ip(peer: str | None, forwarded_for: str | None, proxies: Sequence[Network]) -> str:
+# A client sends the same peer address and header with every request: the answer is worth remembering.
+@lru_cache(maxsize=65536)
+def client_ip(peer: str | None, forwarded_for: str | None, proxies: tuple[Network, ...]) -> str:
     """The address to rate-limit by.
 
     X-Forwarded-For is read only when the peer is a trusted proxy, and then from the right: each proxy
