@@ -16,10 +16,6 @@ from bot.domain import Interaction, InteractionKind, Platform
 QUESTION_MARKS = ("?", "？")  # a full-width question mark ends questions in Chinese and Japanese
 QUESTION_TEXT_KEPT = 300  # characters of a question kept in the event log, for the teacher to read
 
-# What pressing one of ClassPulse's buttons means; its custom_id is "<action>:<course>:<class>", the callback
-# the core puts on a Button. "join" is what the learner use case records as JOIN too, under the same event id.
-PRESS_KINDS = {"join": InteractionKind.JOIN, "offer": InteractionKind.OFFER_CLICK}
-
 
 @dataclass(frozen=True, slots=True)
 class Seen:
@@ -28,27 +24,6 @@ class Seen:
     course_id: str
     learner_id: str
     class_id: str = ""  # the class live at the time, if any
-
-
-@dataclass(frozen=True, slots=True)
-class Press:
-    """A press of one of ClassPulse's own buttons."""
-
-    action: str
-    course_id: str
-    class_id: str
-
-    @property
-    def kind(self) -> InteractionKind:
-        return PRESS_KINDS[self.action]
-
-
-def parse_press(custom_id: str) -> Press | None:
-    """The meaning of a button's custom_id, or None when it is not one of ClassPulse's buttons."""
-    parts = custom_id.split(":")
-    if len(parts) != 3 or parts[0] not in PRESS_KINDS or not parts[1] or not parts[2]:
-        return None
-    return Press(*parts)
 
 
 def is_question(text: str) -> bool:
@@ -107,23 +82,9 @@ def from_poll_vote(event: discord.RawPollVoteActionEvent, seen: Seen, at: dateti
 
 
 def press_event_id(interaction: discord.Interaction) -> str:
-    """The event id of a button press; whoever records the press (this adapter, a use case) uses this one."""
+    """The event id of a press of one of ClassPulse's buttons, under which the use case records it: the
+    same press answered twice (a repeated gateway event) is recorded once."""
     return f"press:{interaction.id}"
-
-
-def from_press(interaction: discord.Interaction, press: Press, learner_id: str) -> Interaction:
-    """A press of a ClassPulse button: it names its course and class itself (it may be pressed in a DM)."""
-    return Interaction(
-        kind=press.kind,
-        platform=Platform.DISCORD,
-        event_id=press_event_id(interaction),
-        course_id=press.course_id,
-        learner_id=learner_id,
-        at=interaction.created_at,
-        chat_id=str(interaction.channel_id or ""),
-        class_id=press.class_id,
-        payload={"button": press.action},
-    )
 
 
 def from_member_join(member: discord.Member, seen: Seen, at: datetime) -> Interaction:

@@ -1,7 +1,8 @@
-"""The cog that listens to a course server and feeds intake: chat, reactions, polls, presses, joins, voice.
+"""The cog that listens to a course server and feeds intake: chat, reactions, polls, joins, voice.
 
-It only records what learners do; answering them (commands, buttons) is the job of the other cogs. Teachers
-and bots are not learners: what they do is not recorded.
+It only records what learners do; answering them (commands, buttons) is the job of the other cogs, and a
+press of one of ClassPulse's buttons is recorded by the use case the button runs. Teachers and bots are not
+learners: what they do is not recorded.
 """
 
 from __future__ import annotations
@@ -148,20 +149,6 @@ class InboundCog(commands.Cog):
         await self._record([inbound.from_poll_vote(event, seen, self.clock.now())])
 
     @commands.Cog.listener()
-    async def on_interaction(self, interaction: discord.Interaction) -> None:
-        if interaction.type is not discord.InteractionType.component or interaction.data is None:
-            return
-        press = inbound.parse_press(str(interaction.data.get("custom_id", "")))
-        if press is None or press.course_id not in self.routes.courses:
-            return
-        user = interaction.user
-        if not self._counts(press.course_id, user.id, self._roles(user), user.bot):
-            return
-        await self._record(
-            [inbound.from_press(interaction, press, await self._learner(user.id, user.display_name))]
-        )
-
-    @commands.Cog.listener()
     async def on_member_join(self, member: discord.Member) -> None:
         if member.bot:
             return
@@ -201,6 +188,7 @@ class InboundCog(commands.Cog):
             events: list[Interaction] = []
             seated_in = self.watch.course_of(member.id)
             if seated_in is not None and (seated_in != course_id or not watching):
+                self.watch.relabel(member.id, await self._learner(member.id, member.display_name))
                 events += self.watch.left(
                     user_id=member.id,
                     session_id=state.session_id,
@@ -235,11 +223,18 @@ class InboundCog(commands.Cog):
         async with self._voice_turn:
             events: list[Interaction] = []
             for course_id in self.routes.courses_of_guild(guild.id):
-                for user_id in self.watch.seated(course_id) - present:
+                gone = self.watch.seated(course_id) - present
+                await self._relabel(gone)
+                for user_id in gone:
                     events += self.watch.left(
                         user_id=user_id, session_id=None, at=at, session=await self._class_now(course_id)
                     )
             await self._record(events)
+
+    async def _relabel(self, user_ids: Iterable[int]) -> None:
+        """Seats remember who sat down; someone who linked accounts since is credited as who they are now."""
+        for user_id in user_ids:
+            self.watch.relabel(user_id, await self._learner(user_id))
 
     async def flush_watch_time(self) -> None:
         """Credit the watch time of everyone still in a class channel (run every `watch_flush`)."""
@@ -247,5 +242,6 @@ class InboundCog(commands.Cog):
         async with self._voice_turn:
             events: list[Interaction] = []
             for course_id in sorted(self.watch.courses()):
+                await self._relabel(self.watch.seated(course_id))
                 events += self.watch.flush(course_id, at, await self._class_now(course_id))
             await self._record(events)

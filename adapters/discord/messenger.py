@@ -21,6 +21,8 @@ import asyncio
 import hashlib
 import logging
 import secrets
+from collections.abc import Sequence
+from datetime import timedelta
 
 import aiohttp
 import discord
@@ -124,6 +126,27 @@ class DiscordMessenger:
                 return await self._post(message, parts, view)
         except Exception as error:  # the port promises a Delivery, whatever went wrong
             return self._failed(message, error)
+
+    async def post_poll(
+        self, chat_id: str, question: str, answers: Sequence[str], *, key: str, hours: int = 1
+    ) -> Delivery:
+        """A native Discord poll (one answer each, open `hours`) in a channel; never raises, like `send`."""
+        where = OutboundMessage(key, Platform.DISCORD, chat_id, question, private=False)
+        if self._token_rejected:
+            return Delivery.retry("Discord rejected the bot token earlier; check the token and restart")
+        if not chat_id.isdigit():
+            return Delivery.dropped(f"chat id {chat_id!r} is not a Discord id")
+        poll = discord.Poll(question=question, duration=timedelta(hours=hours), multiple=False)
+        for answer in answers:
+            poll.add_answer(text=answer)
+        try:
+            async with asyncio.timeout(self._timeout), self._pace:
+                sent = await self._client.get_partial_messageable(int(chat_id)).send(
+                    poll=poll, nonce=nonce_for(key, 0), allowed_mentions=ALLOWED_MENTIONS
+                )
+        except Exception as error:  # a Delivery, whatever went wrong
+            return self._failed(where, error)
+        return Delivery.delivered(str(sent.id))
 
     async def _channel(self, message: OutboundMessage) -> discord.abc.Messageable:
         target = int(message.chat_id)

@@ -52,8 +52,11 @@ class DiscordRoutes:
         return self.guild_courses.get(guild_id, ())
 
     def is_teacher(self, course_id: str, user_id: int, role_ids: Iterable[int] = ()) -> bool:
-        if user_id in self.teachers.get(course_id, frozenset()):
-            return True
+        return user_id in self.teachers.get(course_id, frozenset()) or self.has_teacher_role(
+            course_id, role_ids
+        )
+
+    def has_teacher_role(self, course_id: str, role_ids: Iterable[int]) -> bool:
         return not self.teacher_roles.get(course_id, frozenset()).isdisjoint(role_ids)
 
     @property

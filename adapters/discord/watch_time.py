@@ -79,8 +79,14 @@ class WatchTime:
             self._seats[user_id] = seat
         else:
             # A repeat, a move to another class channel of the course, or a reconnect: the seat goes on.
-            seat.channel_id, seat.session_id = channel_id, session_id
+            seat.channel_id, seat.session_id, seat.learner_id = channel_id, session_id, learner_id
         return events + self._credit(user_id, seat, at, session)
+
+    def relabel(self, user_id: int, learner_id: str) -> None:
+        """The person's learner id now (it changes when they link accounts): their time is credited to it."""
+        seat = self._seats.get(user_id)
+        if seat is not None:
+            seat.learner_id = learner_id
 
     def left(
         self, *, user_id: int, session_id: str | None, at: datetime, session: ClassSession | None

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Annotated, Protocol
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -15,6 +16,7 @@ from bot.config.problems import Invalid
 from bot.config.types import Duration
 
 _SNOWFLAKE_MAX = 2**63 - 1
+DISCORD_API = "https://discord.com/api/v10"
 
 
 def _snowflakes(ids: list[int]) -> list[int]:
@@ -30,6 +32,13 @@ def _flush_period(value: timedelta) -> timedelta:
     if value < timedelta(seconds=10):
         raise Invalid(f"{value.total_seconds():g}s is too frequent", "at least 10s")
     return value
+
+
+def _api_base(value: str) -> str:
+    parsed = urlsplit(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+        raise Invalid(f"{value!r} is not an API address", f"a URL such as {DISCORD_API}")
+    return value.rstrip("/")
 
 
 # Discord ids are snowflakes: positive 64-bit integers (TOML integers hold them exactly); 0 means "none".
@@ -48,7 +57,8 @@ class DiscordConfig(_Section):
     token_env: str = Field(default="CLASSPULSE_DISCORD_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     # 0: take the application id from the token at login (it is the bot user's application).
     application_id: Snowflake = 0
-    # Servers whose slash commands are synced at start (immediate); global_sync registers them everywhere.
+    # Servers whose slash commands are synced at start (immediate); global_sync registers them everywhere
+    # instead (and removes the listed servers' own copies, so that none shows twice).
     guilds: Snowflakes = []
     global_sync: bool = False
     # Privileged intents, to be switched on in the Developer Portal too (Bot > Privileged Gateway Intents).
@@ -58,6 +68,9 @@ class DiscordConfig(_Section):
     watch_flush: Annotated[Duration, AfterValidator(_flush_period)] = timedelta(seconds=60)
     # Requests per second ClassPulse allows itself, under Discord's global limit of 50 per second.
     requests_per_second: float = Field(default=40.0, gt=0, le=50)
+    # Discord's REST API; another base only for a REST proxy (one that shares rate limits between processes)
+    # or a local emulator. The gateway address is asked from this API at start.
+    api_base: Annotated[str, AfterValidator(_api_base)] = DISCORD_API
 
     @model_validator(mode="after")
     def _commands_registered_somewhere(self) -> DiscordConfig:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from bot.config.discord import CourseDiscordConfig, DiscordConfig, check_discord_routes
 from bot.config.problems import Invalid
 from bot.config.relay import RelayConfig
+from bot.config.telegram import TelegramConfig
 from bot.config.types import Duration, Slug, TimeZone
 
 
@@ -23,12 +24,6 @@ class StorageConfig(Section):
     redis_url: str = "memory://"
     key_prefix: Slug = "cp"
     dedup_window: Duration = timedelta(days=7)
-
-
-class TelegramConfig(Section):
-    enabled: bool = False
-    token_env: str = "CLASSPULSE_TELEGRAM_TOKEN"
-    api_server: str = "https://api.telegram.org"
 
 
 class TeachersConfig(Section):

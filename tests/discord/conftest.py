@@ -8,6 +8,9 @@ import discord
 import pytest
 from aiohttp.test_utils import TestServer
 
+from bot.clock import ManualClock
+from tests.discord.classroom import Classroom, classroom
+from tests.discord.scene import Scene, intents
 from tests.emulators.discord_api import DiscordEmulator
 from tests.emulators.discord_gateway import GatewayFeed, Server
 
@@ -32,13 +35,6 @@ async def discord_api(
     await server.close()
 
 
-def intents(*, message_content: bool = True) -> discord.Intents:
-    chosen = discord.Intents.default()
-    chosen.members = True
-    chosen.message_content = message_content
-    return chosen
-
-
 @pytest.fixture
 async def client(discord_api: DiscordEmulator) -> AsyncIterator[discord.Client]:
     """A real discord.py client, logged in against the emulator (no gateway connection)."""
@@ -56,3 +52,18 @@ def server(emulator: DiscordEmulator) -> Server:
 @pytest.fixture
 def feed(client: discord.Client, discord_api: DiscordEmulator) -> GatewayFeed:
     return GatewayFeed(client, discord_api)
+
+
+@pytest.fixture
+def scene() -> Scene:
+    """One course server: a teacher, learners, a class channel and a stage."""
+    return Scene.build()
+
+
+@pytest.fixture
+async def room(
+    discord_api: DiscordEmulator, redis_url: str, clock: ManualClock, scene: Scene
+) -> AsyncIterator[Classroom]:
+    """The real ClassPulse bot and App on the emulator, with a manual clock."""
+    async with classroom(discord_api, redis_url, clock, scene) as running:
+        yield running

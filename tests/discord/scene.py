@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import discord
 from discord.ext import commands
 
 from adapters.discord.listeners import InboundCog
@@ -15,11 +16,17 @@ from adapters.redis import RedisStore
 from bot.clock import ManualClock
 from bot.config import Config, parse_config
 from bot.domain import ClassSession, ClassState
-from tests.discord.conftest import intents
 from tests.emulators.discord_api import DiscordEmulator
 from tests.emulators.discord_gateway import Channel, GatewayFeed, Person, Server
 
 COURSE = "python101"
+
+
+def intents(*, message_content: bool = True) -> discord.Intents:
+    chosen = discord.Intents.default()
+    chosen.members = True
+    chosen.message_content = message_content
+    return chosen
 
 
 def learner(person_id: int) -> str:

@@ -17,7 +17,7 @@ import discord
 import pytest
 from discord import app_commands
 
-from tests.discord.conftest import intents
+from tests.discord.scene import intents
 from tests.emulators.discord_api import EPHEMERAL, DiscordEmulator
 from tests.emulators.discord_gateway import GatewayFeed, Server
 from tests.emulators.snowflakes import snowflake
@@ -43,7 +43,8 @@ async def test_login_learns_the_application_and_its_privileged_intents(
     assert client.application.flags.gateway_message_content
     assert client.application.flags.gateway_guild_members
     shards, url, _limits = await client.http.get_bot_gateway()
-    assert (shards, url) == (1, "wss://gateway.discord.gg")
+    assert shards == 1
+    assert url == discord.http.Route.BASE.replace("http://", "ws://").replace("/api/v10", "/gateway")
 
 
 async def test_responses_carry_rate_limit_headers_of_a_bucket_per_channel(
@@ -284,3 +285,47 @@ async def test_a_message_can_be_pinned(client: discord.Client, discord_api: Disc
     await message.pin()
 
     assert discord_api.message(message.id).pinned
+
+
+async def test_the_gateway_says_hello_answers_heartbeats_and_closes_on_a_wrong_token(
+    discord_api: DiscordEmulator,
+) -> None:
+    url = discord.http.Route.BASE.replace("http://", "ws://").replace("/api/v10", "/gateway")
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as socket:
+        hello = await socket.receive_json()
+        await socket.send_json({"op": 1, "d": None})
+        ack = await socket.receive_json()
+        await socket.send_json({"op": 2, "d": {"token": "not-the-token", "intents": 0}})
+        closing = await socket.receive()
+
+    assert (hello["op"], ack["op"]) == (10, 11)
+    assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, 4004)
+    assert discord_api.gateway.live == []
+
+
+async def test_the_gateway_refuses_a_privileged_intent_the_application_was_not_granted(
+    discord_api: DiscordEmulator,
+) -> None:
+    discord_api.privileged_intents = frozenset()
+    members = 1 << 1
+    url = discord.http.Route.BASE.replace("http://", "ws://").replace("/api/v10", "/gateway")
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as socket:
+        await socket.receive_json()
+        await socket.send_json({"op": 2, "d": {"token": discord_api.token, "intents": members}})
+        closing = await socket.receive()
+
+    assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, 4014)
+
+
+async def test_a_poll_outside_discords_limits_is_refused(
+    client: discord.Client, discord_api: DiscordEmulator
+) -> None:
+    discord_api.add_channel(1001)
+    poll = discord.Poll(question="Which?", duration=timedelta(hours=1))
+    poll.add_answer(text="x" * 56)
+
+    with pytest.raises(discord.HTTPException) as caught:
+        await client.get_partial_messageable(1001).send(poll=poll)
+
+    assert (caught.value.status, caught.value.code) == (400, 50035)
+    assert discord_api.messages(1001) == []

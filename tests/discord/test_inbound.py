@@ -12,15 +12,9 @@ from adapters.discord import inbound
 from adapters.discord.listeners import CONTENT_INTENT_OFF
 from adapters.redis import RedisStore
 from bot.clock import ManualClock
-from bot.domain import InteractionKind
 from tests.discord.scene import COURSE, Listening, Scene, learner, listening
 from tests.emulators.discord_api import DiscordEmulator
 from tests.emulators.snowflakes import snowflake
-
-
-@pytest.fixture
-def scene() -> Scene:
-    return Scene.build()
 
 
 @pytest.fixture
@@ -183,54 +177,6 @@ async def test_joining_the_server_enrols_the_newcomer_in_the_course(world: Liste
         {"where": "server"},
     )
     assert learner(newcomer.id) in await world.store.activity.course_learners(COURSE)
-
-
-# ----------------------------------------------------------------------------------------- button presses
-
-
-async def test_pressing_join_or_claim_offer_records_the_press_for_its_course_and_class(
-    world: Listening, scene: Scene, discord_api: DiscordEmulator
-) -> None:
-    server = scene.server
-    announcement = server.message(scene.general, scene.teacher, "We are live")
-    app = discord_api.application_id
-    presses = [
-        server.button_press(app, scene.general, scene.ada, announcement, "join:python101:c4"),
-        server.button_press(app, scene.general, scene.bo, announcement, "offer:python101:c4"),
-        server.button_press(app, scene.general, scene.bo, announcement, "poll:something-else"),
-        server.button_press(app, scene.general, scene.bo, announcement, "join:unknown-course:c4"),
-    ]
-    for press in presses:
-        await world.feed.dispatch("INTERACTION_CREATE", press)
-    await world.feed.dispatch("INTERACTION_CREATE", presses[0])  # the gateway repeats itself
-
-    events = await world.events()
-    assert [(e["kind"], e["learner"], e["class"], e["id"]) for e in events] == [
-        ("join", learner(scene.ada.id), "c4", f"press:{presses[0]['id']}"),
-        ("offer_click", learner(scene.bo.id), "c4", f"press:{presses[1]['id']}"),
-    ]
-
-
-@pytest.mark.parametrize(
-    ("custom_id", "expected"),
-    [
-        ("join:python101:c4", inbound.Press("join", "python101", "c4")),
-        ("offer:python101:c4", inbound.Press("offer", "python101", "c4")),
-        ("join:python101", None),
-        ("join::c4", None),
-        ("vote:python101:c4", None),
-        ("join:python101:c4:extra", None),
-    ],
-)
-def test_a_custom_id_names_its_action_course_and_class(
-    custom_id: str, expected: inbound.Press | None
-) -> None:
-    assert inbound.parse_press(custom_id) == expected
-
-
-def test_what_kind_of_interaction_each_button_is() -> None:
-    assert inbound.Press("join", "py", "c1").kind is InteractionKind.JOIN
-    assert inbound.Press("offer", "py", "c1").kind is InteractionKind.OFFER_CLICK
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 from adapters.discord.messenger import DiscordMessenger
 from bot import formatting
 from bot.domain import Button, DeliveryStatus, OutboundMessage, Platform
-from tests.discord.conftest import intents
+from tests.discord.scene import intents
 from tests.emulators.discord_api import DiscordEmulator
 from tests.emulators.snowflakes import snowflake
 
@@ -366,3 +366,25 @@ async def test_a_network_failure_is_a_retry(
 
     assert delivery.status is DeliveryStatus.RETRY
     assert "network" in delivery.reason
+
+
+async def test_a_poll_is_posted_natively_and_once_for_its_key(
+    messenger: DiscordMessenger, discord_api: DiscordEmulator
+) -> None:
+    first = await messenger.post_poll(str(CHANNEL), "Next topic?", ["Generators", "Async"], key="poll-1")
+    again = await messenger.post_poll(str(CHANNEL), "Next topic?", ["Generators", "Async"], key="poll-1")
+
+    assert first.status is DeliveryStatus.DELIVERED
+    assert again.message_id == first.message_id
+    [posted] = discord_api.messages(CHANNEL)
+    assert posted.poll is not None
+    assert [a["poll_media"]["text"] for a in posted.poll["answers"]] == ["Generators", "Async"]
+
+
+async def test_a_poll_discord_refuses_is_dropped_with_the_reason(
+    messenger: DiscordMessenger, discord_api: DiscordEmulator
+) -> None:
+    delivery = await messenger.post_poll(str(CHANNEL), "Pick", ["x" * 56, "y"], key="poll-2")
+
+    assert delivery.status is DeliveryStatus.DROPPED
+    assert "Invalid Form Body" in delivery.reason

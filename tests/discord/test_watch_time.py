@@ -160,6 +160,20 @@ def test_replaying_the_same_updates_gives_the_same_event_ids() -> None:
     assert len(set(run())) == 4
 
 
+def test_time_is_credited_to_the_learner_the_person_is_now() -> None:
+    watch = WatchTime()
+    session = live()
+    join(watch, 0, session)
+    first = watch.flush("py", at(60), session)
+
+    watch.relabel(ADA, "tg-7")  # they linked their Telegram account meanwhile
+    later = watch.flush("py", at(120), session)
+    watch.relabel(4242, "nobody")  # someone not seated: nothing to relabel
+
+    assert {e.learner_id for e in first} == {"dc-1001"}
+    assert [(e.learner_id, e.payload["seconds"]) for e in later] == [("tg-7", 60)]
+
+
 def test_a_new_class_is_credited_apart_from_the_last_one() -> None:
     watch = WatchTime()
     join(watch, 0, live())

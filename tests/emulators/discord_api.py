@@ -11,12 +11,15 @@ What it checks, like Discord does:
   applied to interaction endpoints); over a limit: 429 with `retry_after` and `global` in the body and a
   `Via` header (discord.py treats a 429 without one as a Cloudflare ban);
 - messages: unknown channel (10003), closed DMs (403, 50007), empty (50006) or over 2,000 characters or with
-  malformed buttons (50035), edits of unknown messages (10008); `nonce` + `enforce_nonce` return the message
-  already created with that nonce instead of a duplicate;
+  malformed buttons or a poll outside Discord's limits (50035), edits of unknown messages (10008) or of
+  someone else's (50005); `nonce` + `enforce_nonce` return the message already created with that nonce
+  instead of a duplicate;
 - interactions: one initial response, within 3 seconds of the interaction's creation (its snowflake),
   else 404 Unknown interaction (10062) / 400 already acknowledged (40060); follow-ups and edits of the
   original response only after it, and within 15 minutes;
-- application commands: bulk overwrite per guild and global, with Discord's name and description rules.
+- application commands: bulk overwrite per guild and global, with Discord's name and description rules;
+- the gateway (`discord_socket`): a websocket that checks IDENTIFY's token (4004) and privileged intents
+  (4014) against the application's, then sends READY and the servers; `GET /gateway/bot` points at it.
 
 It records every request (for counting invalid requests: 401, 403, 429), every message sent or edited per
 channel with its components, every interaction callback, and the synced command trees. Faults can be injected:
@@ -25,6 +28,7 @@ the next N calls (optionally to one route or one channel) answer 429, 403/50007,
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
@@ -39,6 +43,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests.emulators.discord_socket import GATEWAY_PATH, GatewaySocket
 from tests.emulators.snowflakes import created_at, snowflake
 
 API_PREFIX = "/api/v10"
@@ -60,7 +65,10 @@ DEFAULT_ROUTE_LIMITS: Mapping[str, tuple[int, float]] = {
     "webhook": (5, 2.0),
 }
 _NAME = re.compile(r"^[-_\w]{1,32}$")
-_NONCE_WINDOW = 300.0  # seconds during which an enforced nonce returns the first message
+_NONCE_WINDOW = 300.0
+WAIT = (
+    60.0  # seconds `until` waits at most  # seconds during which an enforced nonce returns the first message
+)
 
 
 class ApiError(Exception):
@@ -91,6 +99,7 @@ class RecordedMessage:
     author_id: int
     nonce: str | None = None
     interaction_id: int | None = None
+    poll: dict[str, Any] | None = None  # as Discord returns it: answers with their ids, expiry
     pinned: bool = False
     edited: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier versions, oldest first
@@ -248,8 +257,11 @@ class DiscordEmulator:
         self.requests: list[RequestRecord] = []
         self.nonce_hits = 0
 
+        self._changed = asyncio.Condition()  # notified after every request
         self.app = web.Application()
         self._routes()
+        self.gateway = GatewaySocket(self)
+        self.app.router.add_get(GATEWAY_PATH, self.gateway.handle)
 
     # ----------------------------------------------------------------------------------------- test API
 
@@ -303,11 +315,22 @@ class DiscordEmulator:
         user_id: int,
         message_id: int | None = None,
     ) -> IssuedInteraction:
-        """Discord created an interaction (the gateway sends INTERACTION_CREATE): it may now be answered."""
+        """Discord created an interaction (the gateway sends INTERACTION_CREATE): it may now be answered.
+
+        The same interaction delivered again by the gateway is the same interaction (its answers so far stay).
+        """
+        if interaction_id in self.interactions:
+            return self.interactions[interaction_id]
         issued = IssuedInteraction(interaction_id, token, application_id, channel_id, user_id, message_id)
         self.interactions[interaction_id] = issued
         self._by_token[token] = issued
         return issued
+
+    async def until(self, check: Callable[[], bool]) -> None:
+        """Wait (60 s at most) until `check()` holds, checking after each request: for what a bot running
+        elsewhere (another task, another process) does meanwhile."""
+        async with asyncio.timeout(WAIT), self._changed:
+            await self._changed.wait_for(check)
 
     def messages(self, channel_id: int) -> list[RecordedMessage]:
         return list(self._messages.get(channel_id, []))
@@ -383,6 +406,8 @@ class DiscordEmulator:
         async def serve(request: web.Request) -> web.StreamResponse:
             response = await self._serve(request, route, handler)
             self._record(request, route, response)
+            async with self._changed:
+                self._changed.notify_all()
             return response
 
         self.app.router.add_route(method, API_PREFIX + path, serve)
@@ -518,9 +543,26 @@ class DiscordEmulator:
             data["guild_id"] = channel["guild_id"]
         if message.nonce is not None:
             data["nonce"] = message.nonce
+        if message.poll is not None:
+            data["poll"] = message.poll
         if message.interaction_id is not None:
             data["webhook_id"] = str(self.application_id)
         return data
+
+    @staticmethod
+    def _poll_json(poll: Mapping[str, Any], created: datetime) -> dict[str, Any]:
+        expiry = created + timedelta(hours=float(poll.get("duration", 24)))
+        return {
+            "question": {"text": poll["question"]["text"]},
+            "answers": [
+                {"answer_id": i, "poll_media": {"text": a["poll_media"]["text"]}}
+                for i, a in enumerate(poll["answers"], 1)
+            ],
+            "expiry": _iso(expiry),
+            "allow_multiselect": bool(poll.get("allow_multiselect", False)),
+            "layout_type": int(poll.get("layout_type", 1)),
+            "results": {"is_finalized": False, "answer_counts": []},
+        }
 
     def _channel(self, request: web.Request) -> int:
         channel_id = int(request.match_info["channel_id"])
@@ -551,8 +593,16 @@ class DiscordEmulator:
                 },
             )
         components = payload.get("components") or []
-        if creating and not content and not payload.get("embeds") and not components:
+        if (
+            creating
+            and not content
+            and not payload.get("embeds")
+            and not components
+            and not payload.get("poll")
+        ):
             raise ApiError(400, 50006, "Cannot send an empty message")
+        if payload.get("poll") is not None:
+            DiscordEmulator._check_poll(payload["poll"])
         if len(components) > 5:
             raise ApiError(400, 50035, "Invalid Form Body", {"components": "at most 5 action rows"})
         custom_ids = [
@@ -568,6 +618,25 @@ class DiscordEmulator:
                 )
             for button in buttons:
                 DiscordEmulator._check_button(button)
+
+    @staticmethod
+    def _check_poll(poll: Mapping[str, Any]) -> None:
+        """Discord's poll rules: a question of 1-300, 1-10 answers of 1-55 characters, 1-768 whole hours."""
+        problems = []
+        question = (poll.get("question") or {}).get("text") or ""
+        if not 1 <= len(question) <= 300:
+            problems.append("question.text must be 1 to 300 characters")
+        answers = poll.get("answers") or []
+        if not 1 <= len(answers) <= 10:
+            problems.append("1 to 10 answers")
+        for answer in answers:
+            if not 1 <= len((answer.get("poll_media") or {}).get("text") or "") <= 55:
+                problems.append("an answer's text must be 1 to 55 characters")
+        duration = poll.get("duration", 24)
+        if not (float(duration).is_integer() and 1 <= duration <= 768):
+            problems.append("duration must be 1 to 768 whole hours")
+        if problems:
+            raise ApiError(400, 50035, "Invalid Form Body", {"poll": problems})
 
     @staticmethod
     def _check_button(button: Mapping[str, Any]) -> None:
@@ -602,6 +671,8 @@ class DiscordEmulator:
             nonce=str(payload["nonce"]) if payload.get("nonce") is not None else None,
             interaction_id=interaction_id,
         )
+        if payload.get("poll") is not None:
+            message.poll = self._poll_json(payload["poll"], created_at(message.id))
         self._messages[channel_id].append(message)
         self._by_id[message.id] = message
         return message
@@ -647,7 +718,8 @@ class DiscordEmulator:
 
     async def _get_gateway_bot(self, request: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}
-        return _json({"url": "wss://gateway.discord.gg", "shards": 1, "session_start_limit": limit})
+        url = f"ws://{request.host}{GATEWAY_PATH}"  # this emulator's own gateway
+        return _json({"url": url, "shards": 1, "session_start_limit": limit})
 
     async def _open_dm(self, request: web.Request) -> web.Response:
         payload = await request.json()

@@ -387,6 +387,21 @@ class Server:
         }
         return self._interaction(application_id, 2, channel, person, data, created=created)
 
+    def autocomplete(
+        self,
+        application_id: int,
+        channel: Channel,
+        person: Person,
+        name: str,
+        focused: str,
+        typed: str,
+        options: Iterable[dict[str, Any]] = (),
+    ) -> dict[str, Any]:
+        """INTERACTION_CREATE (type 4): `person` is typing `typed` into option `focused` of `/name`."""
+        current = {"type": 3, "name": focused, "value": typed, "focused": True}
+        data = {"id": str(snowflake()), "name": name, "type": 1, "options": [*options, current]}
+        return self._interaction(application_id, 4, channel, person, data, created=None)
+
     def button_press(
         self,
         application_id: int,
