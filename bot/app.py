@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from apscheduler.jobstores.redis import RedisJobStore
 
 from adapters.redis import RedisStore
+from adapters.web.purchase_webhook import PurchaseWebhook
 from bot.clock import SystemClock
 from bot.config import Config
 from bot.domain import Platform
@@ -22,6 +24,7 @@ from campaigns.coupons import PoolIssuer
 from campaigns.dispatcher import Dispatcher
 from campaigns.engine import CampaignEngine
 from campaigns.fallback import dispatcher_fallback
+from campaigns.guards import Guards
 from campaigns.runner import StepRunner, StreamLinks
 from campaigns.scheduler import CampaignScheduler, Mode
 from scoring.rules import RuleScorer
@@ -46,7 +49,7 @@ class App:
 
     async def close(self) -> None:
         self.scheduler.shutdown()
-        jobs.unregister(self.config.storage.key_prefix, self.runner)
+        jobs.unregister(self.config.storage.key_prefix, self.engine)
         await self.store.close()
 
 
@@ -57,6 +60,15 @@ def _jobstore(store: RedisStore) -> RedisJobStore:
     # APScheduler's store is synchronous: give it a client of the same server (or the same fakeredis).
     jobstore.redis = store.handle.sync_client()
     return jobstore
+
+
+class MissingSecret(Exception):
+    """A secret the configuration names is not in the environment; the message says which."""
+
+
+def secret_from_env(name: str, environ: Mapping[str, str] | None = None) -> bytes | None:
+    value = (os.environ if environ is None else environ).get(name, "")
+    return value.encode() if value else None
 
 
 async def build_app(
@@ -78,7 +90,7 @@ async def build_app(
     links = links or StreamLinks()
     scorer = scorer or RuleScorer(config.scoring)
     runtime = storage.key_prefix
-    scheduler = CampaignScheduler(_jobstore(store), runtime, scheduler_mode)
+    scheduler = CampaignScheduler(_jobstore(store), runtime, scheduler_mode, clock)
     runner = StepRunner(
         config,
         store.learners,
@@ -88,11 +100,16 @@ async def build_app(
         store.coupons,
         store.outbox,
         clock,
+        store.campaign_state,
         links,
+        secret_from_env(config.campaign_engine.link_secret_env),
     )
-    jobs.register(runtime, runner)
+    engine = CampaignEngine(
+        config, scheduler, clock, runner, store.activity, store.campaign_state, store.coupons
+    )
+    jobs.register(runtime, engine)
     scheduler.start()
-    engine = CampaignEngine(config, scheduler, clock)
+    engine.sync_jobs()
     all_messengers = dict(messengers or {})
     dispatcher = Dispatcher(
         store.outbox,
@@ -102,8 +119,10 @@ async def build_app(
         clock,
         consumer=consumer,
         fallback=dispatcher_fallback(config, store.learners),
+        guards=Guards(config),
+        classes=store.classes,
     )
-    rescorer = Rescorer(store.activity, scorer, store.scores, clock)
+    rescorer = Rescorer(store.activity, scorer, store.scores, clock, listener=engine)
     teacher = TeacherCommands(
         config,
         store.classes,
@@ -128,7 +147,16 @@ async def build_app(
         store.offers,
         issuer,
     )
-    purchases = Purchases(store.coupons, store.activity, store.intake, store.orders)
+    purchases = Purchases(
+        store.coupons,
+        store.activity,
+        store.intake,
+        store.orders,
+        config,
+        touches=store.outbox,
+        sources=store.coupons,
+        attributions=store.orders,
+    )
     linking = Linking(config, store.learners, store.classes, store.activity, store.coupons)
     return App(
         config,
@@ -145,4 +173,26 @@ async def build_app(
         purchases,
         linking,
         all_messengers,
+    )
+
+
+def purchase_webhook(app: App, environ: Mapping[str, str] | None = None) -> PurchaseWebhook:
+    """The purchase webhook's dependencies, for `add_purchase_routes(web_app, ...)`.
+
+    The shared secret comes from the environment variable the config names; `config check` reports it
+    missing when the webhook is enabled.
+    """
+    section = app.config.purchase_webhook
+    secret = secret_from_env(section.secret_env, environ)
+    if secret is None:
+        raise MissingSecret(f"the environment variable {section.secret_env} (the webhook secret) is not set")
+    return PurchaseWebhook(
+        app.config,
+        secret,
+        app.clock,
+        app.purchases,
+        app.store.coupons,
+        app.store.orders,
+        app.store.campaign_state,
+        app.runner.ref_secret,
     )

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bot.cli_campaigns import register as register_campaign_commands
 from bot.config import ConfigError, load_config
 from bot.ports import StoreUnavailable
 
@@ -27,6 +28,8 @@ app.add_typer(config_app, name="config")
 
 out = Console()
 err = Console(stderr=True)
+
+register_campaign_commands(app, config_app)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -107,7 +110,7 @@ def run(
         raise _fail(str(exc), 2) from None
     logging.getLogger().setLevel(logging.INFO)
     try:
-        asyncio.run(run_forever(loaded))
+        asyncio.run(run_forever(loaded, config))
     except (ServiceError, StoreUnavailable) as exc:
         raise _fail(f"classpulse run: {exc}", 2) from None
 

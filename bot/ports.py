@@ -151,15 +151,45 @@ class CodeTaken(Exception):
     """A store refuses a freshly drawn coupon code because it exists already; the issuer draws again."""
 
 
+class HoldsLiveCoupon(Exception):
+    """The learner still holds an unexpired, unused coupon for the course: a second one is not issued."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"the learner already holds the live coupon {code}")
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class RedemptionRules:
+    """A pool's limits, checked atomically at redemption."""
+
+    min_order: float = 0.0  # order total before the discount
+    per_code: int = 1
+    per_pool: int = 0  # 0: no limit
+
+
+NO_LIMITS = RedemptionRules()
+
+
 class Coupons(Protocol):
-    async def issue(self, coupon: Coupon, idempotency_key: str) -> Coupon: ...
+    async def issue(
+        self, coupon: Coupon, idempotency_key: str, *, source: str = "", one_live: bool = False
+    ) -> Coupon: ...
 
     async def get(self, code: str) -> Coupon | None: ...
 
     async def reassign(self, from_learner: str, to_learner: str) -> int: ...
 
-    async def redeem(self, code: str, order_id: str, at: datetime) -> Coupon:
-        """Redeem atomically; raise a DomainError saying why not (used, expired, revoked, unknown)."""
+    async def redeem(
+        self,
+        code: str,
+        order_id: str,
+        at: datetime,
+        *,
+        order_total: float | None = None,
+        rules: RedemptionRules = NO_LIMITS,
+    ) -> Coupon:
+        """Redeem atomically; raise a DomainError saying why not (used, expired, revoked, unknown...)."""
         ...
 
     async def for_learner(self, learner_id: str) -> list[Coupon]: ...
@@ -176,16 +206,40 @@ class Envelope:
     attempts: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class CapCheck:
+    """Frequency caps to check and count at claim time: counters of the learner's local day and ISO week."""
+
+    day_key: str  # e.g. "tg-1:d:2026-11-04"
+    week_key: str  # e.g. "tg-1:w:2026-W45"
+    day_cap: int
+    week_cap: int
+
+
+@dataclass(frozen=True, slots=True)
+class Touch:
+    """A promotional campaign message delivered to a learner: what a purchase may be attributed to."""
+
+    campaign_id: str
+    step_id: str
+    variant: str
+    at: datetime
+
+
 class Outbox(Protocol):
     """The durable queue between campaigns and platforms; each idempotency key is sent at most once."""
 
-    async def enqueue(self, messages: Sequence[OutboundMessage], now: datetime) -> int: ...
+    async def enqueue(
+        self, messages: Sequence[OutboundMessage], now: datetime, due: Mapping[str, datetime] | None = None
+    ) -> int: ...
 
     async def read(self, consumer: str, count: int, block_ms: int | None = None) -> list[Envelope]: ...
 
     async def reclaim(self, consumer: str, min_idle_ms: int, count: int) -> list[Envelope]: ...
 
-    async def claim(self, key: str, consumer: str, now: datetime) -> str: ...
+    async def claim(self, key: str, consumer: str, now: datetime, cap: CapCheck | None = None) -> str: ...
+
+    async def hold(self, envelope: Envelope, due: datetime, reason: str, now: datetime) -> None: ...
 
     async def finish(
         self, envelope: Envelope, status: str, now: datetime, *, message_id: str = "", reason: str = ""
@@ -199,9 +253,15 @@ class Outbox(Protocol):
 
     async def seen(self, key: str) -> bool: ...
 
-    async def record_skip(self, campaign_id: str, step_id: str, reason: str, count: int = 1) -> None: ...
+    async def record_skip(
+        self, campaign_id: str, step_id: str, reason: str, count: int = 1, variant: str = ""
+    ) -> None: ...
 
     async def stats(self) -> dict[tuple[str, str, str], int]: ...
+
+    async def undecided(self, keys: Sequence[str]) -> set[str]: ...
+
+    async def mark_decided(self, keys: Sequence[str], ttl_s: int = 90 * 86400) -> None: ...
 
 
 class LinkMaker(Protocol):

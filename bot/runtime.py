@@ -18,12 +18,14 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Protocol
 
 from adapters.redis.lease import RedisLease
 from bot.app import App, build_app
 from bot.config import Config
 from bot.domain import ClassState
+from bot.reload_listener import ConfigReloader
 from campaigns.leadership import lead_scheduler
 
 log = logging.getLogger(__name__)
@@ -89,19 +91,26 @@ async def serve(
     stop: asyncio.Event,
     *,
     ready: Callable[[App], None] | None = None,
+    config_path: Path | None = None,
 ) -> None:
-    """Run the core and the services until `stop` is set; raise ServiceError if a service cannot start."""
+    """Run the core and the services until `stop` is set; raise ServiceError if a service cannot start.
+
+    With `config_path`, SIGHUP or `classpulse config reload` re-reads that file and applies it.
+    """
     owner = f"{socket.gethostname()}-{os.getpid()}"
     app = await build_app(config, scheduler_mode="standby", consumer=owner)
     lease = RedisLease(app.store.client, app.store.keys.scheduler_lease(), owner, LEASE_TTL)
     services: list[Service] = []
     tasks: list[asyncio.Task[None]] = []
+    reloader = ConfigReloader(app, config_path) if config_path is not None else None
     try:
         for name, factory in factories:
             service = await factory(app)
             await service.start()
             services.append(service)
             log.info("%s started", name)
+        if reloader is not None:
+            await reloader.start()
         tasks.append(asyncio.create_task(lead_scheduler(app.scheduler, lease, stop), name="scheduler-lease"))
         tasks.append(asyncio.create_task(app.dispatcher.run(stop), name="dispatcher"))
         tasks.append(asyncio.create_task(rescore_live_classes(app, stop), name="rescore"))
@@ -115,6 +124,8 @@ async def serve(
                 raise task.exception()  # type: ignore[misc]
     finally:
         stop.set()
+        if reloader is not None:
+            await reloader.stop()
         for service in reversed(services):
             try:
                 await service.stop()
@@ -126,8 +137,8 @@ async def serve(
         await app.close()
 
 
-async def run(config: Config) -> None:
-    """`classpulse run`: serve until SIGINT or SIGTERM."""
+async def run(config: Config, config_path: Path | None = None) -> None:
+    """`classpulse run`: serve until SIGINT or SIGTERM; reload `config_path` on SIGHUP."""
     specs = enabled_services(config)
     if not specs:
         raise ServiceError("nothing to run: enable [telegram] or [discord] in the configuration")
@@ -136,7 +147,9 @@ async def run(config: Config) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await serve(config, [(spec.name, load_factory(spec)) for spec in specs], stop)
+        await serve(
+            config, [(spec.name, load_factory(spec)) for spec in specs], stop, config_path=config_path
+        )
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

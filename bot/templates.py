@@ -25,6 +25,7 @@ SAMPLE_CONTEXT: Mapping[str, Any] = {
     "stream_url": "https://youtube.com/live/abc",
     "replay_url": "https://youtube.com/watch?v=abc",
     "buy_url": "https://shop.example/python101",
+    "buy_link": "https://shop.example/python101?cp_ref=cHl0aG9uMTAxfHRnLTE.4f2a9c",
     "price": "199 USD",
     "coupon": "PY-7K2M9QX4TR",
     "coupon_label": "20% off",

@@ -1,11 +1,11 @@
-"""Personalised message text: the step's template in the learner's language, filled in."""
+"""Personalised message text: the step's (or its variant's) template in the learner's language, filled in."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import templates
 from bot.config import CourseConfig, StepConfig
@@ -18,12 +18,27 @@ def local_time(when: datetime | None, tz: ZoneInfo) -> str:
     return f"{when.astimezone(tz):%a %d %b %H:%M} ({tz.key})"
 
 
+def learner_zone(learner: Learner | None, course: CourseConfig) -> ZoneInfo:
+    """The learner's own time zone when they have a valid one, else the course's."""
+    if learner is not None and learner.timezone:
+        try:
+            return ZoneInfo(learner.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return course.timezone
+
+
 def pick_text(texts: Mapping[str, str], language: str, course_language: str) -> str:
     """The template for the learner's language, else the course's, else the default, else any."""
     for key in (language, language.split("-", maxsplit=1)[0], course_language, "default"):
         if key and key in texts:
             return texts[key]
     return next(iter(texts.values()))
+
+
+def step_texts(step: StepConfig, variant: str) -> Mapping[str, str]:
+    chosen = step.variant(variant)
+    return chosen.text if chosen is not None and chosen.text else step.text
 
 
 def context(
@@ -34,8 +49,9 @@ def context(
     coupon: Coupon | None = None,
     score: LearnerScore | None = None,
     watched_minutes: float = 0.0,
+    buy_link: str = "",
 ) -> dict[str, Any]:
-    tz = course.timezone
+    tz = learner_zone(learner, course)
     return {
         "name": learner.display_name if learner else "everyone",
         "course": course.name,
@@ -45,6 +61,7 @@ def context(
         "stream_url": session.stream_url,
         "replay_url": course.replay_url,
         "buy_url": course.buy_url,
+        "buy_link": buy_link or course.buy_url,
         "price": f"{course.price:g} {course.currency}",
         "coupon": coupon.code if coupon else "",
         "coupon_label": coupon.label if coupon else "",
@@ -55,5 +72,7 @@ def context(
     }
 
 
-def render_step(step: StepConfig, course: CourseConfig, language: str, values: Mapping[str, Any]) -> str:
-    return templates.render(pick_text(step.text, language, course.language), values)
+def render_step(
+    step: StepConfig, course: CourseConfig, language: str, values: Mapping[str, Any], variant: str = ""
+) -> str:
+    return templates.render(pick_text(step_texts(step, variant), language, course.language), values)

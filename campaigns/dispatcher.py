@@ -1,9 +1,11 @@
 """The dispatcher: takes messages from the outbox and delivers each one at most once.
 
 Before a send it checks the guards again (the learner may have opted out or bought since the message was
-queued), claims the message's idempotency key, sends through the platform's messenger, and records the
-outcome: delivered; retried later with backoff (rate limits, server errors); unreachable (the learner
-blocked the bot: never retried on that platform); dropped; or dead-lettered with the reason.
+queued), holds a message back during the learner's quiet hours or while a class is live, claims the
+message's idempotency key (counting it against the learner's frequency caps in the same atomic step),
+sends through the platform's messenger, and records the outcome: delivered; capped; retried later with
+backoff (rate limits, server errors); unreachable (the learner blocked the bot: never retried on that
+platform); dropped; or dead-lettered with the reason.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.domain import DeliveryStatus, Platform
-from bot.ports import Activity, Clock, Envelope, Learners, Messenger, Outbox
+from bot.domain import ClassState, DeliveryStatus, Platform
+from bot.ports import Activity, Classes, Clock, Envelope, Learners, Messenger, Outbox
 from campaigns.fallback import Fallback
+from campaigns.guards import Guards
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,8 @@ class Dispatcher:
     concurrency: int = 64
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     fallback: Fallback | None = None
+    guards: Guards | None = None
+    classes: Classes | None = None  # to know which courses have a live class (with guards)
     # A message read by a dispatcher that then died is taken over after this long.
     reclaim_after: timedelta = timedelta(minutes=2)
     outcomes: Counter[str] = field(default_factory=Counter)
@@ -72,15 +77,26 @@ class Dispatcher:
     async def _handle_all(self, envelopes: Sequence[Envelope]) -> None:
         gate = asyncio.Semaphore(self.concurrency)
         buyers: dict[str, set[str]] = {}
+        live = await self._live_courses({e.message.course_id for e in envelopes if e.message.promotional})
 
         async def one(envelope: Envelope) -> None:
             async with gate:
                 course = envelope.message.course_id
                 if envelope.message.promotional and course not in buyers:
                     buyers[course] = await self.activity.buyers(course)
-                await self._handle(envelope, buyers.get(course, set()))
+                await self._handle(envelope, buyers.get(course, set()), live)
 
         await asyncio.gather(*(one(e) for e in envelopes))
+
+    async def _live_courses(self, courses: set[str]) -> set[str]:
+        if self.classes is None or self.guards is None:
+            return set()
+        live = set()
+        for course in courses:
+            current = await self.classes.current(course)
+            if current is not None and current.state is ClassState.LIVE:
+                live.add(course)
+        return live
 
     async def _finish(
         self, envelope: Envelope, status: str, *, message_id: str = "", reason: str = ""
@@ -88,17 +104,31 @@ class Dispatcher:
         await self.outbox.finish(envelope, status, self.clock.now(), message_id=message_id, reason=reason)
         self.outcomes[status] += 1
 
-    async def _handle(self, envelope: Envelope, buyers: set[str]) -> None:
+    async def _handle(self, envelope: Envelope, buyers: set[str], live: set[str] | None = None) -> None:
         message = envelope.message
+        now = self.clock.now()
+        cap = None
         if message.learner_id and message.campaign_id:
             learner = await self.learners.get(message.learner_id)
             if learner is not None and learner.opted_out:
                 await self._finish(envelope, "suppressed", reason="opted out")
                 return
-            if message.promotional and message.learner_id in buyers:
+            suppress_buyers = self.guards is None or self.guards.config.guards.suppress_buyers
+            if message.promotional and suppress_buyers and message.learner_id in buyers:
                 await self._finish(envelope, "suppressed", reason="bought the course")
                 return
-        verdict = await self.outbox.claim(message.key, self.consumer, self.clock.now())
+            if self.guards is not None:
+                held = self.guards.hold(message, learner, now, live or set())
+                if held is not None:
+                    due, reason = held
+                    await self.outbox.hold(envelope, due, reason, now)
+                    self.outcomes["held"] += 1
+                    return
+                cap = self.guards.cap(message, learner, now)
+        verdict = await self.outbox.claim(message.key, self.consumer, now, cap)
+        if verdict.startswith("capped") and self.guards is not None:
+            await self._finish(envelope, "capped", reason=self.guards.cap_reason(verdict))
+            return
         if verdict == "done":
             await self.outbox.ack(envelope)
             return

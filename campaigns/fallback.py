@@ -49,6 +49,7 @@ def group_mention(
         step_id=original.step_id,
         class_id=original.class_id,
         promotional=original.promotional,
+        variant=original.variant,
         buttons=(
             Button("Open my messages", callback=callbacks.start(original.course_id, original.class_id)),
         ),

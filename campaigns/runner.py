@@ -1,34 +1,58 @@
-"""Running one campaign step for one class: choose the audience, personalise, issue coupons, enqueue.
+"""Running one campaign step: choose the audience, split off the holdout, personalise, issue coupons, enqueue.
 
-Running the same step twice enqueues nothing new: every message's idempotency key is
-(campaign, step, class, recipient), and a coupon is issued once per such key.
+Every message's idempotency key is (campaign, step, occurrence, recipient): the occurrence is the class for
+class triggers, the fire time for a recurring step, and for a learner's own trigger the moment that set it
+off (the class in which they entered a segment, their last activity, their offer click, their coupon).
+Running the same step for the same occurrence again enqueues nothing new, and a coupon is issued once per
+key.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from bot.config import Config, StepConfig
+from bot.config import Config, CourseConfig, StepConfig
+from bot.config.audience import courses_named
+from bot.config.campaigns import CLASS_TRIGGERS
 from bot.domain import (
     Button,
     ClassSession,
+    ClassState,
+    CouponStatus,
     Learner,
-    LearnerActivity,
     LearnerScore,
     OutboundMessage,
     Platform,
     callbacks,
 )
-from bot.ports import Activity, Classes, Clock, Coupons, Learners, LinkMaker, Outbox, Scores
-from campaigns.audience import in_audience, private_route
+from bot.ports import Activity, Classes, Clock, Coupons, HoldsLiveCoupon, Learners, LinkMaker, Outbox, Scores
+from campaigns.audience import facts_for, matches, private_route
 from campaigns.compose import context, render_step
 from campaigns.coupons import issue_coupon
+from campaigns.experiments import HOLDOUT, arm
 from campaigns.fallback import group_mention
+from campaigns.links import buy_link
+from campaigns.ports import CampaignState
 
 log = logging.getLogger(__name__)
 _CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A learner a step may be for, and the occurrence (part of the idempotency key) it would be for."""
+
+    learner_id: str
+    occurrence: str
+    coupon: str = ""  # a coupon the message is about (coupon_expiring), instead of issuing one
+
+
+class CouponGone(Exception):
+    """The coupon a message is about was redeemed, revoked or has expired meanwhile."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +68,10 @@ class StreamLinks:
         return session.stream_url
 
 
+def message_key(campaign_id: str, step_id: str, occurrence: str, recipient: str) -> str:
+    return f"{campaign_id}:{step_id}:{occurrence}:{recipient}"
+
+
 @dataclass
 class StepRunner:
     config: Config
@@ -54,13 +82,24 @@ class StepRunner:
     coupons: Coupons
     outbox: Outbox
     clock: Clock
+    state: CampaignState
     links: LinkMaker = field(default_factory=StreamLinks)
+    ref_secret: bytes | None = None
 
-    async def run(self, course_id: str, class_id: str, campaign_id: str, step_id: str) -> StepOutcome:
+    def _step(self, campaign_id: str, step_id: str) -> StepConfig | None:
         try:
-            step = self.config.step(campaign_id, step_id)
+            return self.config.step(campaign_id, step_id)
         except StopIteration:
             log.warning("campaign step %s/%s is no longer configured; not run", campaign_id, step_id)
+            return None
+
+    async def run(self, course_id: str, class_id: str, campaign_id: str, step_id: str) -> StepOutcome:
+        """A class step, for every learner of the course (or its chats)."""
+        step = self._step(campaign_id, step_id)
+        if step is None:
+            return StepOutcome()
+        if step.trigger not in CLASS_TRIGGERS:
+            log.warning("step %s/%s is not a class step; it runs from its own trigger", campaign_id, step_id)
             return StepOutcome()
         session = await self.classes.get(course_id, class_id)
         if session is None:
@@ -73,25 +112,42 @@ class StepRunner:
             )
             return StepOutcome()
         if step.to == "groups":
-            messages = self._group_messages(step, session, campaign_id)
-            return StepOutcome(enqueued=await self.outbox.enqueue(messages, self.clock.now()))
-        return await self._learner_messages(step, session, campaign_id)
+            return await self._groups(step, session, campaign_id, session.id)
+        learner_ids = await self.activity.course_learners(course_id)
+        targets = [Target(lid, session.id) for lid in learner_ids]
+        return await self.run_targets(campaign_id, step, session, targets)
 
-    def _group_messages(
-        self, step: StepConfig, session: ClassSession, campaign_id: str
-    ) -> list[OutboundMessage]:
+    async def run_recurring(
+        self, course_id: str, campaign_id: str, step: StepConfig, occurrence: str
+    ) -> StepOutcome:
+        session = await self.context_session(course_id)
+        if step.to == "groups":
+            return await self._groups(step, session, campaign_id, occurrence)
+        learner_ids = await self.activity.course_learners(course_id)
+        return await self.run_targets(
+            campaign_id, step, session, [Target(lid, occurrence) for lid in learner_ids]
+        )
+
+    async def context_session(self, course_id: str) -> ClassSession:
+        """The class a learner-triggered or recurring step talks about: live or next, else the last one."""
+        session = await self.classes.current(course_id) or await self.classes.latest_ended(course_id)
+        return session or ClassSession("", course_id, "", ClassState.SCHEDULED)
+
+    async def _groups(
+        self, step: StepConfig, session: ClassSession, campaign_id: str, occurrence: str
+    ) -> StepOutcome:
         course = self.config.courses[session.course_id]
         text = render_step(step, course, course.language, context(course, session, None, session.stream_url))
         buttons = (
             (Button(step.button, callback=callbacks.join(session.course_id, session.id)),)
-            if step.button
+            if step.button and session.id
             else ()
         )
         chats = [(Platform.TELEGRAM, str(c)) for c in course.telegram_chats]
         chats += [(Platform.DISCORD, str(c)) for c in course.discord_channels]
-        return [
+        messages = [
             OutboundMessage(
-                key=f"{campaign_id}:{step.id}:{session.id}:chat:{platform.value}:{chat}",
+                key=message_key(campaign_id, step.id, occurrence, f"chat:{platform.value}:{chat}"),
                 platform=platform,
                 chat_id=chat,
                 text=text,
@@ -105,71 +161,126 @@ class StepRunner:
             )
             for platform, chat in chats
         ]
+        return StepOutcome(enqueued=await self.outbox.enqueue(messages, self.clock.now()))
 
-    async def _learner_messages(
-        self, step: StepConfig, session: ClassSession, campaign_id: str
+    async def run_targets(
+        self,
+        campaign_id: str,
+        step: StepConfig,
+        session: ClassSession,
+        targets: Sequence[Target],
+        due: datetime | None = None,
     ) -> StepOutcome:
+        """The step for these learners (each with their occurrence); messages wait until `due` if later."""
         course_id = session.course_id
-        activity = {a.learner_id: a for a in await self.activity.for_class(session)}
-        learner_ids = list(activity)
-        scores = await self.scores.for_class(course_id, session.id)
-        skipped: Counter[str] = Counter()
+        course = self.config.courses[course_id]
+        keyed_all = {message_key(campaign_id, step.id, t.occurrence, t.learner_id): t for t in targets}
+        # A learner decided about by an earlier run of this occurrence (a sweep sees the same learner
+        # again within its window; a job may fire twice) is neither sent to nor counted again.
+        fresh = await self.outbox.undecided(list(keyed_all))
+        targets = [t for k, t in keyed_all.items() if k in fresh]
+        if not targets:
+            return StepOutcome()
+        scores = await self.scores.for_class(course_id, session.id) if session.id else {}
+        buyers = await self.activity.buyers(course_id)
+        enrolments = {c: set(await self.activity.course_learners(c)) for c in courses_named(step.audience)}
+        skipped: Counter[tuple[str, str]] = Counter()
         enqueued = 0
-        for start in range(0, len(learner_ids), _CHUNK):
-            chunk = learner_ids[start : start + _CHUNK]
-            profiles = await self.learners.get_many(chunk)
-            last = await self.activity.last_platforms(course_id, chunk)
+        now = self.clock.now()
+        for start in range(0, len(targets), _CHUNK):
+            chunk = list(targets[start : start + _CHUNK])
+            ids = [t.learner_id for t in chunk]
+            profiles = await self.learners.get_many(ids)
+            last = await self.activity.last_platforms(course_id, ids)
+            counters = await self.state.class_counters(course_id, session.id, ids) if session.id else {}
             batch: list[OutboundMessage] = []
-            for learner_id in chunk:
+            due_at: dict[str, datetime] = {}
+            arms: dict[str, str] = {}
+            for target in chunk:
+                learner_id = target.learner_id
                 learner = profiles.get(learner_id) or Learner(learner_id)
                 score = scores.get(learner_id)
-                if not in_audience(step, score, activity[learner_id].attended):
+                mine = counters.get(learner_id) or None
+                enrolled = frozenset(c for c, members in enrolments.items() if learner_id in members)
+                bought = learner_id in buyers
+                if not matches(step.audience, facts_for(learner, score, mine, enrolled, bought)):
                     continue
                 if learner.opted_out:
-                    skipped["opted out"] += 1
+                    skipped[("opted out", "")] += 1
                     continue
-                if step.promotional and activity[learner_id].bought:
-                    skipped["bought the course"] += 1
+                if step.promotional and bought and self.config.guards.suppress_buyers:
+                    skipped[("bought the course", "")] += 1
                     continue
-                if await self._sent_to_alias(campaign_id, step.id, session.id, learner):
-                    skipped["already sent to a linked account"] += 1
+                if await self._sent_to_alias(campaign_id, step.id, target.occurrence, learner):
+                    skipped[("already sent to a linked account", "")] += 1
                     continue
+                variant = arm(campaign_id, step, learner_id)
+                if step.holdout or step.variants:
+                    arms[learner_id] = variant
+                if variant == HOLDOUT:
+                    skipped[("held out", HOLDOUT)] += 1
+                    continue
+                key = message_key(campaign_id, step.id, target.occurrence, learner_id)
                 route = private_route(learner, last.get(learner_id))
                 if route is None:
                     mention = (
-                        self._fallback(step, session, campaign_id, learner)
+                        self._fallback(step, session, campaign_id, learner, key, variant)
                         if step.fallback_to_group
                         else None
                     )
                     if mention is None:
-                        skipped["no way to reach privately"] += 1
+                        skipped[("no way to reach privately", variant)] += 1
                     else:
                         batch.append(mention)
                     continue
-                batch.append(
-                    await self._personal(
-                        step, session, campaign_id, learner, route, score, activity[learner_id]
+                try:
+                    message = await self._personal(
+                        step, course, session, campaign_id, learner, route, score, mine, key, variant, target
                     )
-                )
-            enqueued += await self.outbox.enqueue(batch, self.clock.now())
-        for reason, count in skipped.items():
-            await self.outbox.record_skip(campaign_id, step.id, reason, count)
-        return StepOutcome(enqueued=enqueued, skipped=skipped)
+                except HoldsLiveCoupon:
+                    skipped[("holds a live coupon", variant)] += 1
+                    continue
+                except CouponGone:
+                    skipped[("coupon already used or revoked", variant)] += 1
+                    continue
+                batch.append(message)
+                chosen = step.variant(variant)
+                delay = chosen.delay if chosen is not None else timedelta(0)
+                when = (due or now) + delay
+                if when > now:
+                    due_at[message.key] = when
+            if arms:
+                await self.state.assign(campaign_id, step.id, arms, now)
+            enqueued += await self.outbox.enqueue(batch, now, due_at)
+            # Marked after the enqueue: a crash in between re-evaluates these learners (the enqueue is
+            # idempotent) rather than losing their messages.
+            await self.outbox.mark_decided(
+                [message_key(campaign_id, step.id, t.occurrence, t.learner_id) for t in chunk]
+            )
+        for (reason, variant), count in skipped.items():
+            await self.outbox.record_skip(campaign_id, step.id, reason, count, variant)
+        return StepOutcome(enqueued=enqueued, skipped=Counter({r: n for (r, _), n in skipped.items()}))
 
-    async def _sent_to_alias(self, campaign_id: str, step_id: str, class_id: str, learner: Learner) -> bool:
+    async def _sent_to_alias(self, campaign_id: str, step_id: str, occurrence: str, learner: Learner) -> bool:
         """A learner who linked two accounts gets each step once, even if one account had it already."""
         for alias in learner.aliases:
-            if await self.outbox.seen(f"{campaign_id}:{step_id}:{class_id}:{alias}"):
+            if await self.outbox.seen(message_key(campaign_id, step_id, occurrence, alias)):
                 return True
         return False
 
     def _fallback(
-        self, step: StepConfig, session: ClassSession, campaign_id: str, learner: Learner
+        self,
+        step: StepConfig,
+        session: ClassSession,
+        campaign_id: str,
+        learner: Learner,
+        key: str,
+        variant: str,
     ) -> OutboundMessage | None:
         course = self.config.courses[session.course_id]
         for identity in learner.identities:
             placeholder = OutboundMessage(
-                key=f"{campaign_id}:{step.id}:{session.id}:{learner.id}",
+                key=key,
                 platform=identity.platform,
                 chat_id="",
                 text="",
@@ -179,6 +290,7 @@ class StepRunner:
                 step_id=step.id,
                 class_id=session.id,
                 promotional=step.promotional,
+                variant=variant,
             )
             mention = group_mention(placeholder, identity, learner.display_name, course)
             if mention is not None:
@@ -188,35 +300,49 @@ class StepRunner:
     async def _personal(
         self,
         step: StepConfig,
+        course: CourseConfig,
         session: ClassSession,
         campaign_id: str,
         learner: Learner,
         route: tuple[Platform, str],
         score: LearnerScore | None,
-        activity: LearnerActivity,
+        counters: dict[str, str] | None,
+        key: str,
+        variant: str,
+        target: Target,
     ) -> OutboundMessage:
-        course = self.config.courses[session.course_id]
-        key = f"{campaign_id}:{step.id}:{session.id}:{learner.id}"
+        chosen = step.variant(variant)
+        pool = chosen.coupon if chosen is not None and chosen.coupon else step.coupon
         coupon = None
-        if step.coupon:
+        if target.coupon:
+            coupon = await self.coupons.get(target.coupon)
+            if coupon is None or coupon.status_at(self.clock.now()) is not CouponStatus.ISSUED:
+                raise CouponGone(target.coupon)
+        elif pool and pool != "none":
             coupon = await issue_coupon(
                 self.coupons,
-                step.coupon,
-                self.config.coupons[step.coupon],
+                pool,
+                self.config.coupons[pool],
                 session.course_id,
                 course,
                 learner.id,
                 key,
                 self.clock.now(),
+                source=f"{campaign_id}|{step.id}|{variant}",
+                one_live=self.config.guards.one_live_coupon_per_course,
             )
-        link = self.links.class_link(learner.id, session)
-        values = context(course, session, learner, link, coupon, score, activity.watched_minutes)
-        text = render_step(step, course, learner.language, values)
+        link = self.links.class_link(learner.id, session) if session.id else ""
+        personal_buy = buy_link(course.buy_url, self.ref_secret, session.course_id, learner.id)
+        watched = float((counters or {}).get("watch_s", 0)) / 60
+        values = context(course, session, learner, link, coupon, score, watched, personal_buy)
+        text = render_step(step, course, learner.language, values, variant)
         buttons: tuple[Button, ...] = ()
         if step.button:
-            target = course.buy_url if step.trigger == "class_ended" and course.buy_url else link
-            if target:
-                buttons = (Button(step.button, url=target),)
+            # Before and during a class the button opens the class; after it, the (personal) buy link.
+            after_class = step.trigger not in ("before_class", "class_started")
+            url = personal_buy if after_class and personal_buy else link
+            if url:
+                buttons = (Button(step.button, url=url),)
         platform, chat_id = route
         return OutboundMessage(
             key=key,
@@ -233,4 +359,5 @@ class StepRunner:
             buttons=buttons,
             coupon_code=coupon.code if coupon else "",
             fallback_to_group=step.fallback_to_group,
+            variant=variant,
         )

@@ -8,14 +8,19 @@ run whatever is due at a given (simulated) time: the demo and the tests move tim
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from apscheduler.job import Job
 from apscheduler.jobstores.base import BaseJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.clock import SystemClock
+from bot.ports import Clock
 from campaigns import jobs
 from campaigns.planner import PlannedStep
 
@@ -24,12 +29,18 @@ log = logging.getLogger(__name__)
 # live: fires on the wall clock; standby: starts paused until it is told to lead (see leadership.py);
 # manual: never fires by itself, the owner runs what is due at a simulated time.
 Mode = Literal["live", "standby", "manual"]
+SWEEP_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class CampaignScheduler:
-    def __init__(self, jobstore: BaseJobStore, runtime: str, mode: Mode = "live") -> None:
+    def __init__(
+        self, jobstore: BaseJobStore, runtime: str, mode: Mode = "live", clock: Clock | None = None
+    ) -> None:
         self.mode = mode
         self._runtime = runtime
+        # Recurring and sweep jobs take their first run time from this clock, not APScheduler's wall
+        # clock, so that simulated time (manual mode) reaches them.
+        self._clock = clock or SystemClock()
         self._scheduler = AsyncIOScheduler(
             jobstores={"default": jobstore},
             timezone=UTC,
@@ -73,6 +84,47 @@ class CampaignScheduler:
             },
         )
 
+    def add_recurring(self, job_id: str, trigger: CronTrigger, campaign_id: str, step_id: str) -> bool:
+        """A cron job for a recurring step; an existing job with the same cron line keeps its next time."""
+        job = self._scheduler.get_job(job_id)
+        if job is not None and str(job.trigger) == str(trigger):
+            return False
+        self._scheduler.add_job(
+            jobs.RUN_RECURRING,
+            trigger=trigger,
+            id=job_id,
+            next_run_time=trigger.get_next_fire_time(None, self._clock.now()),
+            replace_existing=True,
+            misfire_grace_time=3600,
+            kwargs={"runtime": self._runtime, "campaign_id": campaign_id, "step_id": step_id},
+        )
+        return True
+
+    def ensure_sweep(self, every: timedelta | None, job_id: str = "sweep") -> None:
+        """The periodic sweep for learner-state triggers; None removes it. An unchanged one keeps its time."""
+        job = self._scheduler.get_job(job_id)
+        if every is None:
+            if job is not None:
+                job.remove()
+            return
+        # Aligned to whole multiples of the period since a fixed epoch (an hourly sweep runs at xx:00), so
+        # every process and every replay sweeps at the same moments.
+        trigger = IntervalTrigger(seconds=int(every.total_seconds()), start_date=SWEEP_EPOCH, timezone=UTC)
+        if job is not None and job.trigger.interval == trigger.interval:
+            return
+        self._scheduler.add_job(
+            jobs.SWEEP,
+            trigger=trigger,
+            id=job_id,
+            next_run_time=trigger.get_next_fire_time(None, self._clock.now()),
+            replace_existing=True,
+            misfire_grace_time=max(int(every.total_seconds()), 1),
+            kwargs={"runtime": self._runtime},
+        )
+
+    def get(self, job_id: str) -> Job | None:
+        return self._scheduler.get_job(job_id)
+
     def jobs(self) -> list[Job]:
         return list(self._scheduler.get_jobs())
 
@@ -96,10 +148,16 @@ class CampaignScheduler:
                 job.remove()
                 continue
             kwargs: dict[str, Any] = dict(job.kwargs)
-            # Run first, remove after: a crash in between runs the step again, which its idempotency
-            # keys make harmless; removing first could lose it.
-            await jobs.run_step(**kwargs)
-            job.remove()
+            # Run first, remove (or move on) after: a crash in between runs the step again, which its
+            # idempotency keys make harmless; removing first could lose it.
+            await job.func(**kwargs)
+            following = (
+                None if isinstance(job.trigger, DateTrigger) else job.trigger.get_next_fire_time(when, now)
+            )
+            if following is None:
+                job.remove()
+            else:
+                job.modify(next_run_time=following)
             ran += 1
         return ran
 

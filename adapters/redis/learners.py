@@ -35,6 +35,7 @@ def _learner(learner_id: str, fields: dict[str, str]) -> Learner:
         reachable=_platforms(fields.get("reachable")),
         unreachable=_platforms(fields.get("unreachable")),
         last_platform=Platform(last) if last else None,
+        timezone=fields.get("timezone", ""),
         aliases=tuple(fields.get("aliases", "").split()),
     )
 
@@ -101,6 +102,10 @@ class RedisLearners:
             self._keys.learner(learner_id), f"unreachable_reason:{platform.value}", reason
         )
 
+    async def set_timezone(self, learner_id: str, timezone: str) -> None:
+        """The learner's own IANA time zone (checked by the caller); "" falls back to the course's."""
+        await self._client.hset(self._keys.learner(learner_id), "timezone", timezone)
+
     async def set_last_platform(self, learner_id: str, platform: Platform) -> None:
         await self._client.hset(self._keys.learner(learner_id), "last_platform", platform.value)
 
@@ -124,3 +129,23 @@ class RedisLearners:
                     return
                 except aioredis.WatchError:
                     continue
+
+    async def restore(self, learner: Learner) -> None:
+        """Write a learner as recorded elsewhere (a replay): identities, profile and flags, as they were."""
+        profile = self._keys.learner(learner.id)
+        async with self._client.pipeline(transaction=True) as pipe:
+            for identity in learner.identities:
+                pipe.hset(self._keys.identities(), identity.key, learner.id)
+            pipe.hset(
+                profile,
+                mapping={
+                    "identities": " ".join(i.key for i in learner.identities),
+                    "name": learner.name,
+                    "language": learner.language,
+                    "timezone": learner.timezone,
+                    "opted_out": "1" if learner.opted_out else "0",
+                    "reachable": " ".join(sorted(p.value for p in learner.reachable)),
+                    "unreachable": " ".join(sorted(p.value for p in learner.unreachable)),
+                },
+            )
+            await pipe.execute()

@@ -49,3 +49,17 @@ class RedisOrders:
                 )
             )
         return sorted(orders, key=lambda p: (p.at, p.order_id))
+
+    async def exists(self, course_id: str, order_id: str) -> bool:
+        return bool(await self._client.hexists(self._keys.orders(course_id), order_id))
+
+    async def attribute(self, course_id: str, order_id: str, source: str) -> None:
+        """Which campaign step and variant ("campaign|step|variant") brought the order; set once."""
+        await self._client.hsetnx(f"{self._keys.orders(course_id)}:attributed", order_id, source)
+
+    async def attributions(self, course_id: str) -> dict[str, str]:
+        return str_map(await self._client.hgetall(f"{self._keys.orders(course_id)}:attributed"))
+
+    async def attribution(self, course_id: str, order_id: str) -> str:
+        raw = await self._client.hget(f"{self._keys.orders(course_id)}:attributed", order_id)
+        return str(raw or "")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import cast
 
 import redis.asyncio as aioredis
@@ -20,9 +20,11 @@ from adapters.redis.decoded import str_map
 from adapters.redis.keys import Keys
 from adapters.redis.scripts import lua
 from bot.domain import Button, OutboundMessage, Platform
-from bot.ports import Envelope
+from bot.ports import CapCheck, Envelope, Touch
 
-GROUP = "dispatch"
+GROUP = "dispatch"  # outbox_hold.lua names it too
+# Outcomes whose reason is worth counting apart (a guard's or the platform's).
+GUARDED = frozenset({"suppressed", "capped", "dropped", "unreachable", "dead"})
 
 
 def encode(message: OutboundMessage, attempts: int = 0) -> str:
@@ -54,6 +56,7 @@ class RedisOutbox:
         self._enqueue = client.register_script(lua("outbox_enqueue"))
         self._claim = client.register_script(lua("outbox_claim"))
         self._promote = client.register_script(lua("outbox_promote"))
+        self._hold = client.register_script(lua("outbox_hold"))
         self._group_ready = False
 
     async def ensure_group(self) -> None:
@@ -66,13 +69,19 @@ class RedisOutbox:
                 raise
         self._group_ready = True
 
-    async def enqueue(self, messages: Sequence[OutboundMessage], now: datetime) -> int:
-        """Add messages whose key was never enqueued before; returns how many were new."""
+    async def enqueue(
+        self, messages: Sequence[OutboundMessage], now: datetime, due: Mapping[str, datetime] | None = None
+    ) -> int:
+        """Add messages whose key was never enqueued before; returns how many were new.
+
+        A message whose key has a `due` time later than `now` waits in the deferred set until then.
+        """
         if not messages:
             return 0
         args: list[str] = [_ms(now)]
         for message in messages:
-            args += [message.key, encode(message)]
+            when = (due or {}).get(message.key)
+            args += [message.key, encode(message), _ms(when) if when else ""]
         return int(await self._enqueue(keys=[self._p], args=args))
 
     async def read(self, consumer: str, count: int, block_ms: int | None = None) -> list[Envelope]:
@@ -97,8 +106,28 @@ class RedisOutbox:
         message, attempts = decode(fields["m"])
         return Envelope(entry_id, message, attempts)
 
-    async def claim(self, key: str, consumer: str, now: datetime) -> str:
-        return str(await self._claim(keys=[self._p], args=[key, consumer, _ms(now)]))
+    async def claim(self, key: str, consumer: str, now: datetime, cap: CapCheck | None = None) -> str:
+        args = [key, consumer, _ms(now)]
+        if cap is not None:
+            args += [cap.day_key, cap.week_key, str(cap.day_cap), str(cap.week_cap)]
+        return str(await self._claim(keys=[self._p], args=args))
+
+    async def hold(self, envelope: Envelope, due: datetime, reason: str, now: datetime) -> None:
+        """Keep a message back until `due` (quiet hours, a live class); counted once per reason."""
+        message = envelope.message
+        await self._hold(
+            keys=[self._p],
+            args=[
+                message.key,
+                envelope.entry_id,
+                encode(message, envelope.attempts),
+                _ms(due),
+                _ms(now),
+                reason,
+                f"{message.campaign_id}|{message.step_id}",
+                f"{message.campaign_id}|{message.step_id}|{message.variant}",
+            ],
+        )
 
     async def finish(
         self, envelope: Envelope, status: str, now: datetime, *, message_id: str = "", reason: str = ""
@@ -116,7 +145,18 @@ class RedisOutbox:
                     "platform": message.platform.value,
                 },
             )
-            pipe.hincrby(f"{self._p}stats", f"{message.campaign_id}|{message.step_id}|{status}", 1)
+            step = f"{message.campaign_id}|{message.step_id}"
+            pipe.hincrby(f"{self._p}stats", f"{step}|{status}", 1)
+            # Per variant, with the reason for what a guard or the platform kept from the learner.
+            detail = f"{status}: {reason}" if reason and status in GUARDED else status
+            pipe.hincrby(f"{self._p}vstats", f"{step}|{message.variant}|{detail}", 1)
+            if status == "delivered" and message.promotional and message.private and message.learner_id:
+                # The last touch, to which a purchase soon after is attributed.
+                pipe.hset(
+                    f"{self._p}touch:{message.course_id}",
+                    message.learner_id,
+                    f"{message.campaign_id}|{message.step_id}|{message.variant}|{_ms(now)}",
+                )
             if status == "dead":
                 pipe.xadd(f"{self._p}dead", {"m": encode(message, envelope.attempts), "reason": reason})
             pipe.xack(self._stream, GROUP, envelope.entry_id)
@@ -165,9 +205,50 @@ class RedisOutbox:
     async def state(self, key: str) -> dict[str, str]:
         return str_map(await self._client.hgetall(f"{self._p}state:{key}"))
 
-    async def record_skip(self, campaign_id: str, step_id: str, reason: str, count: int = 1) -> None:
+    async def record_skip(
+        self, campaign_id: str, step_id: str, reason: str, count: int = 1, variant: str = ""
+    ) -> None:
         """Count messages a campaign step did not send, by reason (opted out, bought, no way to reach)."""
-        await self._client.hincrby(f"{self._p}stats", f"{campaign_id}|{step_id}|skipped: {reason}", count)
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.hincrby(f"{self._p}stats", f"{campaign_id}|{step_id}|skipped: {reason}", count)
+            pipe.hincrby(f"{self._p}vstats", f"{campaign_id}|{step_id}|{variant}|skipped: {reason}", count)
+            await pipe.execute()
+
+    async def undecided(self, keys: Sequence[str]) -> set[str]:
+        """The keys no earlier run of their step has decided about (sent, skipped or held out)."""
+        if not keys:
+            return set()
+        async with self._client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.exists(f"{self._p}decided:{key}")
+            seen = await pipe.execute()
+        return {key for key, found in zip(keys, seen, strict=True) if not found}
+
+    async def mark_decided(self, keys: Sequence[str], ttl_s: int = 90 * 86400) -> None:
+        """Remember that these keys were decided, so a later run neither re-sends nor re-counts them."""
+        if not keys:
+            return
+        async with self._client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.set(f"{self._p}decided:{key}", "1", ex=ttl_s)
+            await pipe.execute()
+
+    async def variant_stats(self) -> dict[tuple[str, str, str, str], int]:
+        """Counts per (campaign, step, variant, outcome), outcomes with their reasons."""
+        raw = str_map(await self._client.hgetall(f"{self._p}vstats"))
+        out: dict[tuple[str, str, str, str], int] = {}
+        for field, count in raw.items():
+            campaign, step, variant, outcome = field.split("|", 3)
+            out[(campaign, step, variant, outcome)] = int(count)
+        return out
+
+    async def last_touch(self, course_id: str, learner_id: str) -> Touch | None:
+        """The last promotional campaign message delivered to the learner for the course."""
+        raw = await self._client.hget(f"{self._p}touch:{course_id}", learner_id)
+        if not raw:
+            return None
+        campaign, step, variant, ms = str(raw).split("|")
+        return Touch(campaign, step, variant, datetime.fromtimestamp(int(ms) / 1000, UTC))
 
     async def stats(self) -> dict[tuple[str, str, str], int]:
         raw = str_map(await self._client.hgetall(f"{self._p}stats"))

@@ -7,6 +7,7 @@ from datetime import timedelta
 from redis.exceptions import RedisError
 
 from adapters.redis.activity import RedisActivity
+from adapters.redis.campaign_state import RedisCampaignState
 from adapters.redis.classes import RedisClasses
 from adapters.redis.connection import RedisHandle, open_redis, redacted
 from adapters.redis.coupons import RedisCoupons
@@ -36,6 +37,7 @@ class RedisStore:
         self.coupons = RedisCoupons(self.client, self.keys)
         self.outbox = RedisOutbox(self.client, self.keys)
         self.orders = RedisOrders(self.client, self.keys)
+        self.campaign_state = RedisCampaignState(self.client, self.keys)
         self.offers = RedisOffers(self.client, self.keys)
         self.relay = RedisRelay(self.client, self.keys)
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from bot import templates
+from bot.config.audience import courses_named, parse_audience
 from bot.config.problems import ConfigError, ConfigProblem, Invalid, join_path
 from bot.config.schema import Config
 from bot.config.types import SLUG_EXPECTED
@@ -90,7 +91,7 @@ def _from_pydantic(error: ErrorDetails) -> ConfigProblem:
     ctx = error.get("ctx") or {}
     cause = ctx.get("error")
     if isinstance(cause, Invalid):
-        return ConfigProblem(join_path(loc), cause.message, cause.expected)
+        return ConfigProblem(join_path(loc + cause.path), cause.message, cause.expected)
     if kind in _TYPE_NAMES:
         return ConfigProblem(join_path(loc), f"wrong type: got {_describe(given)}", _TYPE_NAMES[kind])
     if kind == "literal_error":
@@ -207,6 +208,18 @@ def _cross_check(data: dict[str, Any], env: Mapping[str, str]) -> list[ConfigPro
                     )
                 )
 
+    webhook = data.get("purchase_webhook")
+    if isinstance(webhook, dict) and webhook.get("enabled") is True:
+        var = webhook.get("secret_env", "CLASSPULSE_PURCHASE_SECRET")
+        if isinstance(var, str) and not env.get(var):
+            problems.append(
+                ConfigProblem(
+                    "purchase_webhook.secret_env",
+                    f"the environment variable {var} is not set",
+                    f"export {var}=<the secret shared with the shop>, or purchase_webhook.enabled = false",
+                )
+            )
+
     campaigns = data.get("campaigns")
     if not isinstance(campaigns, list):
         return problems
@@ -231,12 +244,12 @@ def _cross_check(data: dict[str, Any], env: Mapping[str, str]) -> list[ConfigPro
         seen_steps: set[str] = set()
         for j, step in enumerate(steps):
             if isinstance(step, dict):
-                problems.extend(_check_step(f"{where}.steps[{j}]", step, coupons, seen_steps))
+                problems.extend(_check_step(f"{where}.steps[{j}]", step, coupons, courses, seen_steps))
     return problems
 
 
 def _check_step(
-    where: str, step: dict[str, Any], coupons: dict[str, Any], seen: set[str]
+    where: str, step: dict[str, Any], coupons: dict[str, Any], courses: dict[str, Any], seen: set[str]
 ) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
     sid = step.get("id")
@@ -246,28 +259,49 @@ def _check_step(
                 ConfigProblem(f"{where}.id", f"step id {sid!r} is used twice in this campaign", "unique ids")
             )
         seen.add(sid)
-    coupon = step.get("coupon")
-    if isinstance(coupon, str) and coupon:
-        if coupon not in coupons:
-            problems.append(_unknown_ref(f"{where}.coupon", "coupon pool", coupon, coupons))
-        if step.get("to") == "groups":
-            problems.append(
-                ConfigProblem(
-                    f"{where}.coupon",
-                    "a step sent to groups cannot carry a personal coupon",
-                    'to = "learners"',
-                )
-            )
-    text = step.get("text")
+    problems += _check_coupon(f"{where}.coupon", step.get("coupon"), coupons, step.get("to") == "groups")
+    problems += _check_texts(f"{where}.text", step.get("text"))
+    try:
+        audience = parse_audience(step.get("audience", "everyone"))
+    except Invalid:
+        audience = None  # reported by the schema, with its path
+    for course in sorted(courses_named(audience) if audience is not None else ()):
+        if course not in courses:
+            problems.append(_unknown_ref(f"{where}.audience", "course", course, courses))
+    variants = step.get("variants")
+    for n, variant in enumerate(variants if isinstance(variants, list) else []):
+        if isinstance(variant, dict):
+            here = f"{where}.variants[{n}]"
+            if variant.get("coupon") != "none":
+                problems += _check_coupon(f"{here}.coupon", variant.get("coupon"), coupons, False)
+            problems += _check_texts(f"{here}.text", variant.get("text"))
+    return problems
+
+
+def _check_coupon(path: str, coupon: Any, coupons: dict[str, Any], to_groups: bool) -> list[ConfigProblem]:
+    if not isinstance(coupon, str) or not coupon:
+        return []
+    problems = []
+    if coupon not in coupons:
+        problems.append(_unknown_ref(path, "coupon pool", coupon, coupons))
+    if to_groups:
+        problems.append(
+            ConfigProblem(path, "a step sent to groups cannot carry a personal coupon", 'to = "learners"')
+        )
+    return problems
+
+
+def _check_texts(path: str, text: Any) -> list[ConfigProblem]:
+    """Every language's template must render with the sample values: caught now, not at send time."""
+    problems = []
     table = {"default": text} if isinstance(text, str) else text if isinstance(text, dict) else {}
     for language, source in table.items():
         if isinstance(source, str):
             error = templates.check(source)
             if error:
-                path = f"{where}.text" if isinstance(text, str) else f"{where}.text.{language}"
                 problems.append(
                     ConfigProblem(
-                        path,
+                        path if isinstance(text, str) else f"{path}.{language}",
                         f"template does not render: {error}",
                         f"variables: {', '.join(sorted(templates.SAMPLE_CONTEXT))}",
                     )

@@ -29,10 +29,12 @@ class ConfigError(Exception):
 class Invalid(ValueError):
     """Raised inside validators: carries what was expected apart from what was wrong."""
 
-    def __init__(self, message: str, expected: str = "") -> None:
+    def __init__(self, message: str, expected: str = "", path: tuple[str | int, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.expected = expected
+        # Where inside the validated value the mistake is (an audience tree, say), below the field's path.
+        self.path = path
 
 
 def join_path(parts: tuple[str | int, ...]) -> str:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot.config.campaigns import (
+    CampaignConfig,
+    CampaignEngineConfig,
+    CouponPoolConfig,
+    GuardsConfig,
+    PurchaseWebhookConfig,
+    StepConfig,
+)
 from bot.config.discord import CourseDiscordConfig, DiscordConfig, check_discord_routes
 from bot.config.problems import Invalid
 from bot.config.relay import RelayConfig
@@ -90,51 +97,6 @@ class ScoringConfig(Section):
     offer_click_makes_hot: bool = True
 
 
-class CouponPoolConfig(Section):
-    kind: Literal["percent", "fixed"]
-    value: float = Field(gt=0)
-    currency: str = Field(default="", pattern=r"^([A-Z]{3})?$")
-    valid_for: Duration = timedelta(hours=48)
-    prefix: str = Field(default="", pattern=r"^[A-Z0-9]{0,8}$")
-
-    @model_validator(mode="after")
-    def _sane_value(self) -> CouponPoolConfig:
-        if self.kind == "percent" and self.value > 100:
-            raise Invalid(f"a percent coupon of {self.value:g} is more than the price", "a value up to 100")
-        return self
-
-
-def _text_table(value: Any) -> Any:
-    # `text = "..."` is shorthand for the same text in every language.
-    return {"default": value} if isinstance(value, str) else value
-
-
-Audience = Literal["everyone", "attended", "no_show", "hot", "warm", "cold"]
-Trigger = Literal["before_class", "class_started", "class_ended"]
-
-
-class StepConfig(Section):
-    id: Slug
-    trigger: Trigger
-    # before_class: how long before the scheduled start; class_started / class_ended: delay after.
-    offset: Duration = timedelta(0)
-    audience: list[Audience] = Field(default=["everyone"], min_length=1)
-    to: Literal["learners", "groups"] = "learners"
-    text: Annotated[dict[str, str], BeforeValidator(_text_table)] = Field(min_length=1)
-    coupon: str = ""
-    button: str = ""  # label of a button that opens the personal class link (or the buy link after class)
-    promotional: bool = True
-    # A learner who cannot be written to privately is mentioned in the course chat, with a way in.
-    fallback_to_group: bool = False
-
-
-class CampaignConfig(Section):
-    id: Slug
-    course: str
-    enabled: bool = True
-    steps: list[StepConfig] = Field(min_length=1)
-
-
 class Config(Section):
     storage: StorageConfig = StorageConfig()
     telegram: TelegramConfig = TelegramConfig()
@@ -143,6 +105,9 @@ class Config(Section):
     scoring: ScoringConfig = ScoringConfig()
     coupons: dict[Slug, CouponPoolConfig] = {}
     campaigns: list[CampaignConfig] = []
+    guards: GuardsConfig = GuardsConfig()
+    campaign_engine: CampaignEngineConfig = CampaignEngineConfig()
+    purchase_webhook: PurchaseWebhookConfig = PurchaseWebhookConfig()
     relay: RelayConfig = RelayConfig()
 
     @model_validator(mode="after")

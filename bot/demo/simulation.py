@@ -207,6 +207,11 @@ class _Story:
                 when = session.ended_at + timedelta(hours=self.rng.uniform(1, 72))
                 orders.append((when, sim, "", course.price))
         for n, (when, sim, code, amount) in enumerate(sorted(orders, key=lambda o: (o[0], o[1].index))):
+            await self.advance_to(when - timedelta(minutes=5))
+            # A buyer opens the buy link of their message first (the link click the report counts).
+            await self.app.store.intake.ingest(
+                [self._event(K.LINK_CLICK, sim, f"buy-click-{n}", self.clock.now())]
+            )
             await self.advance_to(when)
             await self.app.purchases.record(
                 Purchase(
@@ -231,6 +236,7 @@ async def run_demo(options: DemoOptions, progress: Progress | None = None) -> De
     app = await build_app(config, clock=clock, messengers=messengers, scheduler_mode="manual")
     try:
         await _clear_demo_keys(app)
+        app.engine.sync_jobs()  # the cron and sweep jobs went with the old keys
         sims = draw_learners(options.learners, options.seed, course.class_minutes)
         story = _Story(app, clock, sims, course_id, options.seed)
         report("learners join the course", 0.02)

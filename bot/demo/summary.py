@@ -11,8 +11,10 @@ from rich.table import Table
 
 from bot import formatting
 from bot.app import App
+from bot.campaign_report import load_report, render_report
 from bot.demo.personas import SimLearner
 from bot.domain import ClassSession, InteractionKind, LearnerScore, Segment
+from campaigns.report import ArmRow
 
 _SEGMENTS = [Segment.HOT, Segment.WARM, Segment.COLD, Segment.OPTED_OUT, Segment.BUYER]
 
@@ -63,6 +65,7 @@ class DemoSummary:
     purchases_with_coupon: int
     revenue: float
     currency: str
+    campaigns: tuple[ArmRow, ...] = ()  # the campaigns report, per step and variant
 
 
 async def summarise(
@@ -133,6 +136,7 @@ async def summarise(
                 )
             )
 
+    campaign_rows = tuple(await load_report(app.config, app.store))
     coupon_counts = await app.store.coupons.counts(course_id)
     orders = await app.store.orders.for_course(course_id)
     return DemoSummary(
@@ -155,6 +159,7 @@ async def summarise(
         purchases_with_coupon=sum(1 for o in orders if o.coupon_code),
         revenue=round(sum(o.amount for o in orders), 2),
         currency=course.currency,
+        campaigns=campaign_rows,
     )
 
 
@@ -239,3 +244,4 @@ def render(summary: DemoSummary, console: Console) -> None:
     for table in (segments, personas, leads, steps):
         console.print(table)
     console.print(Panel(formatting.plain(sales), title="Sales", border_style="green"))
+    render_report(list(s.campaigns), console, s.currency)

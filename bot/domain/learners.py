@@ -19,6 +19,8 @@ class Learner:
     # Platforms on which a private message was refused for good (blocked, closed DMs).
     unreachable: frozenset[Platform] = field(default_factory=frozenset)
     last_platform: Platform | None = None
+    # An IANA time zone name; empty: the course's. Campaign guards count days and quiet hours in it.
+    timezone: str = ""
     # Learner ids that were merged into this one when the learner linked their accounts.
     aliases: tuple[str, ...] = ()
 

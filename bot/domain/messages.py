@@ -44,6 +44,7 @@ class OutboundMessage:
     coupon_code: str = ""
     # When the learner cannot be reached privately, mention them in the course chat instead.
     fallback_to_group: bool = False
+    variant: str = ""  # the experiment arm of the campaign step that made the message
 
 
 class DeliveryStatus(StrEnum):

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.domain import ClassSession, LearnerScore
 from bot.ports import Activity, Clock, Scorer, Scores
+
+
+class ScoresListener(Protocol):
+    """Hears every rescore (the campaign engine: who entered which segment)."""
+
+    async def scores_changed(self, session: ClassSession, scores: Sequence[LearnerScore]) -> int: ...
 
 
 @dataclass
@@ -14,9 +22,12 @@ class Rescorer:
     scorer: Scorer
     scores: Scores
     clock: Clock
+    listener: ScoresListener | None = None
 
     async def rescore(self, session: ClassSession) -> list[LearnerScore]:
         minutes = session.minutes_at(self.clock.now())
         results = self.scorer.score(await self.activity.for_class(session, minutes))
         await self.scores.save(results)
+        if self.listener is not None:
+            await self.listener.scores_changed(session, results)
         return results

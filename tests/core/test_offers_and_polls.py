@@ -78,7 +78,7 @@ async def test_an_unknown_pool_gets_usage_help_listing_the_pools(app: App) -> No
     await go_live(app)
     reply = await answer(app.teacher.offer(teacher, "python101", "black-friday"))
     assert reply.text.splitlines()[:2] == [
-        "There is no coupon pool 'black-friday'; known: hot-48h, warm-7d.",
+        "There is no coupon pool 'black-friday'; known: flash, hot-48h, warm-15pct, warm-7d.",
         "Usage: /offer <coupon pool> [minutes]",
     ]
 

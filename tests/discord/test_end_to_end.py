@@ -162,7 +162,7 @@ async def test_linking_merges_a_telegram_and_a_discord_learner_who_then_gets_one
         assert (totals["message"], totals["question"]) == ("1", "1")
         follow_ups = [
             m.content for m in discord_api.dms(scene.ada.id) if not m.content.startswith("We are live")
-        ] + [s.rendered for s in telegram.sent if s.message.step_id not in ("we-are-live",)]
+        ] + [s.rendered for s in telegram.sent if s.message.private and s.message.step_id != "we-are-live"]
         assert len(follow_ups) == 1, follow_ups
         [coupon] = await app.store.coupons.for_learner("tg-7")
         assert coupon.code in follow_ups[0]

@@ -223,7 +223,10 @@ async def test_offer_suggests_the_configured_coupon_pools(room: Classroom) -> No
 
     [callback] = issued.callbacks
     assert callback.type == 8
-    assert callback.data["choices"] == [{"name": "warm-7d", "value": "warm-7d"}]
+    assert callback.data["choices"] == [
+        {"name": "warm-15pct", "value": "warm-15pct"},
+        {"name": "warm-7d", "value": "warm-7d"},
+    ]
 
 
 async def test_stopping_the_bot_stops_the_countdowns(room: Classroom) -> None:

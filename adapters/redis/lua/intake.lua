@@ -32,12 +32,22 @@ for i = 3, #ARGV, 9 do
       if per_class then redis.call('HINCRBY', per_class, kind, 1) end
     end
     if kind == 'purchase' then redis.call('SADD', buyers, learner) end
+    -- The latest click on an offer or a class link, for the offer_no_purchase trigger and reports.
+    if kind == 'offer_click' or kind == 'link_click' then
+      local field = kind .. '_ts'
+      if tonumber(ts) > tonumber(redis.call('HGET', totals, field) or '0') then
+        redis.call('HSET', totals, field, ts)
+        redis.call('ZADD', p .. 'by:' .. field, ts, learner)
+      end
+    end
     -- Events arrive out of order: keep the earliest first sighting and the latest last one.
     local tsn = tonumber(ts)
     redis.call('HSETNX', totals, 'first_ts', ts)
     local last = tonumber(redis.call('HGET', totals, 'last_ts') or '0')
     if tsn > last then
       redis.call('HSET', totals, 'last_ts', ts, 'last_platform', platform)
+      -- Indexed by time, so that the campaign sweep finds learners gone quiet without scanning them all.
+      redis.call('ZADD', p .. 'by:last_ts', ts, learner)
     end
     if per_class then
       local first = tonumber(redis.call('HGET', per_class, 'first_ts') or '0')

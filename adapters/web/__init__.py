@@ -1,0 +1,1 @@
+"""HTTP endpoints ClassPulse serves besides the stream relay: the purchase webhook."""
