@@ -52,6 +52,7 @@ console = Console()
 COURSE = "bench"
 SECRET_ENV = "CLASSPULSE_BENCH_LINK_SECRET"
 ZOOM = "https://us02web.zoom.us/j/85012345678"
+REQUEST_TIMEOUT = 30.0  # seconds
 ROOT = Path(__file__).resolve().parent.parent  # where `python -m bench.relay` finds the project
 
 
@@ -147,13 +148,16 @@ class HttpConnection:
             f"{method} {path} HTTP/1.1\r\nHost: {self._host}\r\n{headers}Content-Length: {len(body)}\r\n\r\n"
         )
         self._writer.write(head.encode() + body)
-        raw = await self._reader.readuntil(b"\r\n\r\n")
-        length = 0
-        for line in raw.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.lower() == b"content-length":
-                length = int(value)
-        return int(raw[9:12]), await self._reader.readexactly(length) if length else b""
+        async with asyncio.timeout(
+            REQUEST_TIMEOUT
+        ):  # a server that died mid-answer ends the run, not hangs it
+            raw = await self._reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in raw.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.lower() == b"content-length":
+                    length = int(value)
+            return int(raw[9:12]), await self._reader.readexactly(length) if length else b""
 
     async def close(self) -> None:
         self._writer.close()
