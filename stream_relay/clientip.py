@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
+
+from stream_relay.lru import Lru
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-@lru_cache(maxsize=65536)  # the same few addresses come back with every request; parsing them is not cheap
 def _parse(text: str) -> Address | None:
     try:
         return ipaddress.ip_address(text.strip())
@@ -21,8 +21,6 @@ def _trusted(address: Address, proxies: tuple[Network, ...]) -> bool:
     return any(address in network for network in proxies)
 
 
-# A client sends the same peer address and header with every request: the answer is worth remembering.
-@lru_cache(maxsize=65536)
 def client_ip(peer: str | None, forwarded_for: str | None, proxies: tuple[Network, ...]) -> str:
     """The address to rate-limit by.
 
@@ -43,3 +41,23 @@ def client_ip(peer: str | None, forwarded_for: str | None, proxies: tuple[Networ
         if not _trusted(hop, proxies):
             break
     return str(address)
+
+
+class ClientIps:
+    """`client_ip` for one set of trusted proxies, remembering its answers.
+
+    A client sends the same peer address and header with every request, and parsing addresses is not
+    cheap. Keys and answers are plain strings, which the garbage collector never has to scan.
+    """
+
+    def __init__(self, proxies: tuple[Network, ...], capacity: int) -> None:
+        self._proxies = proxies
+        self._known: Lru[str, str] = Lru(capacity)
+
+    def __call__(self, peer: str | None, forwarded_for: str | None) -> str:
+        key = f"{peer}|{forwarded_for}"
+        known = self._known.get(key)
+        if known is None:
+            known = client_ip(peer, forwarded_for, self._proxies)
+            self._known.put(key, known)
+        return known

@@ -36,7 +36,8 @@ class TrackedLinks:
         self._relay = relay
         self._clock = clock
         # Grants never change once written, so caching them is always right; only memory bounds the cache.
-        self._cache: Lru[str, LinkGrant] = Lru(cache_size)
+        # Kept as plain tuples of strings, which the garbage collector skips (thousands of learners).
+        self._cache: Lru[str, tuple[str, str, str]] = Lru(cache_size)
         # Misses of concurrent requests (many learners clicking at once) are read together, in one MGET.
         self._misses: MicroBatcher[str, LinkGrant | None] = MicroBatcher(self._fetch)
 
@@ -77,7 +78,8 @@ class TrackedLinks:
         return {lid: self.url(self._signer.sign(ids[lid], expires)) for lid in grants}
 
     async def grant(self, grant_id: str) -> LinkGrant | None:
-        return self._cache.get(grant_id) or await self._misses.submit(grant_id)
+        known = self._cache.get(grant_id)
+        return LinkGrant(*known) if known is not None else await self._misses.submit(grant_id)
 
     async def _fetch(self, grant_ids: Sequence[str]) -> list[LinkGrant | None]:
         found = await self.grants(grant_ids)
@@ -87,15 +89,15 @@ class TrackedLinks:
         found: dict[str, LinkGrant] = {}
         missing: list[str] = []
         for grant_id in grant_ids:
-            grant = self._cache.get(grant_id)
-            if grant is None:
+            known = self._cache.get(grant_id)
+            if known is None:
                 missing.append(grant_id)
             else:
-                found[grant_id] = grant
+                found[grant_id] = LinkGrant(*known)
         if missing:
             fetched = await self._state.get_grants(list(dict.fromkeys(missing)))
             for grant_id, grant in fetched.items():
-                self._cache.put(grant_id, grant)
+                self._cache.put(grant_id, (grant.course_id, grant.class_id, grant.learner_id))
             found.update(fetched)
         return found
 

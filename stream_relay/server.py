@@ -28,7 +28,7 @@ from bot.domain import ClassSession, ClassState, FlashOffer, Interaction, Intera
 from bot.ports import Clock
 from stream_relay.accesslog import redact
 from stream_relay.batching import MicroBatcher
-from stream_relay.clientip import client_ip
+from stream_relay.clientip import ClientIps
 from stream_relay.hosts import Stream, StreamKind, UnsafeStreamUrl, classify
 from stream_relay.links import ClassCache, ClassView, TrackedLinks
 from stream_relay.live_detect import LiveDetector
@@ -114,7 +114,7 @@ class RelayServer:
             },
             limits.tracked_ips,
         )
-        self._proxies = relay.proxy_networks
+        self._client_ip = ClientIps(relay.proxy_networks, limits.tracked_ips)
         self._parent_host = urlsplit(relay.public_base_url).hostname or "localhost"
         self._interval = relay.heartbeat_interval
         self._seconds = int(relay.heartbeat_interval.total_seconds())
@@ -165,7 +165,7 @@ class RelayServer:
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         group = _group(request.path)
-        ip = client_ip(request.remote, request.headers.get("X-Forwarded-For"), self._proxies)
+        ip = self._client_ip(request.remote, request.headers.get("X-Forwarded-For"))
         if not await self._limiter.allow(group, ip):
             refused = web.Response(
                 status=429,

@@ -82,7 +82,8 @@ class LinkSigner:
         self._id_tag_key = hmac.digest(secret, b"classpulse/link/grant-tag", "sha256")
         self._tag_key = hmac.digest(secret, b"classpulse/link/token-tag", "sha256")
         # A page sends its token with every heartbeat: checking a token once is enough (its expiry, always).
-        self._verified: Lru[str, VerifiedToken] = Lru(cache_size)
+        # Plain tuples of (grant id, expiry) rather than VerifiedTokens: the garbage collector skips those.
+        self._verified: Lru[str, tuple[str, float]] = Lru(cache_size)
 
     def grant_id(self, grant: LinkGrant) -> str:
         # Unit separators keep ("a", "bc") and ("ab", "c") apart.
@@ -104,9 +105,9 @@ class LinkSigner:
         """The grant a token names; TokenRejected with the reason when it is not a valid, current token."""
         known = self._verified.get(token)
         if known is not None:
-            if now >= known.expires_at:
+            if now.timestamp() >= known[1]:
                 raise TokenRejected(Rejection.EXPIRED)
-            return known
+            return VerifiedToken(known[0], datetime.fromtimestamp(known[1], UTC))
         if not _SHAPE.match(token):
             raise TokenRejected(Rejection.MALFORMED)
         raw = base64.urlsafe_b64decode(token + "=")
@@ -123,7 +124,7 @@ class LinkSigner:
         if not hmac.compare_digest(raw[_SIGNED_LEN:], tag):
             raise TokenRejected(Rejection.TAMPERED)
         verified = VerifiedToken(raw_id.hex(), datetime.fromtimestamp(expiry, UTC))
-        self._verified.put(token, verified)
+        self._verified.put(token, (verified.grant_id, float(expiry)))
         if now >= verified.expires_at:
             raise TokenRejected(Rejection.EXPIRED)
         return verified
