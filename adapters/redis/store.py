@@ -11,6 +11,7 @@ from adapters.redis.campaign_state import RedisCampaignState
 from adapters.redis.classes import RedisClasses
 from adapters.redis.connection import RedisHandle, open_redis, redacted
 from adapters.redis.coupons import RedisCoupons
+from adapters.redis.history import RedisHistory
 from adapters.redis.intake import RedisIntake
 from adapters.redis.keys import Keys
 from adapters.redis.learners import RedisLearners
@@ -39,6 +40,7 @@ class RedisStore:
         self.orders = RedisOrders(self.client, self.keys)
         self.campaign_state = RedisCampaignState(self.client, self.keys)
         self.offers = RedisOffers(self.client, self.keys)
+        self.history = RedisHistory(self.client, self.keys, handle.url)
         self.relay = RedisRelay(self.client, self.keys)
 
     @classmethod

@@ -16,6 +16,7 @@ from bot.config.campaigns import (
     StepConfig,
 )
 from bot.config.discord import CourseDiscordConfig, DiscordConfig, check_discord_routes
+from bot.config.model_scoring import ModelScoringConfig
 from bot.config.problems import Invalid
 from bot.config.relay import RelayConfig
 from bot.config.telegram import TelegramConfig
@@ -95,6 +96,7 @@ class ScoringConfig(Section):
     segments: SegmentThresholds = SegmentThresholds()
     # An offer click lifts a warm learner to hot: it is the strongest sign of intent a class shows.
     offer_click_makes_hot: bool = True
+    model: ModelScoringConfig = ModelScoringConfig()
 
 
 class Config(Section):
