@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.cli_campaigns import register as register_campaign_commands
+from bot.cli_scoring import register as register_scoring_commands
 from bot.config import ConfigError, load_config
 from bot.ports import StoreUnavailable
 
@@ -30,6 +31,7 @@ out = Console()
 err = Console(stderr=True)
 
 register_campaign_commands(app, config_app)
+register_scoring_commands(app)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:

@@ -98,7 +98,8 @@ async def serve(
     With `config_path`, SIGHUP or `classpulse config reload` re-reads that file and applies it.
     """
     owner = f"{socket.gethostname()}-{os.getpid()}"
-    app = await build_app(config, scheduler_mode="standby", consumer=owner)
+    config_dir = config_path.parent if config_path is not None else None
+    app = await build_app(config, scheduler_mode="standby", consumer=owner, config_dir=config_dir)
     lease = RedisLease(app.store.client, app.store.keys.scheduler_lease(), owner, LEASE_TTL)
     services: list[Service] = []
     tasks: list[asyncio.Task[None]] = []

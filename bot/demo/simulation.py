@@ -233,7 +233,10 @@ async def run_demo(options: DemoOptions, progress: Progress | None = None) -> De
     course = config.courses[course_id]
     clock = ManualClock(START)
     messengers = {p: RecordingMessenger(p) for p in (Platform.TELEGRAM, Platform.DISCORD)}
-    app = await build_app(config, clock=clock, messengers=messengers, scheduler_mode="manual")
+    config_path = options.config_path or default_config_path()
+    app = await build_app(
+        config, clock=clock, messengers=messengers, scheduler_mode="manual", config_dir=config_path.parent
+    )
     try:
         await _clear_demo_keys(app)
         app.engine.sync_jobs()  # the cron and sweep jobs went with the old keys
