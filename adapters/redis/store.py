@@ -18,6 +18,7 @@ from adapters.redis.learners import RedisLearners
 from adapters.redis.offers import RedisOffers
 from adapters.redis.orders import RedisOrders
 from adapters.redis.outbox import RedisOutbox
+from adapters.redis.relay import RedisRelay
 from adapters.redis.scores import RedisScores
 from bot.ports import StoreUnavailable
 
@@ -40,6 +41,7 @@ class RedisStore:
         self.campaign_state = RedisCampaignState(self.client, self.keys)
         self.offers = RedisOffers(self.client, self.keys)
         self.history = RedisHistory(self.client, self.keys, handle.url)
+        self.relay = RedisRelay(self.client, self.keys)
 
     @classmethod
     def open(
