@@ -14,13 +14,14 @@ from adapters.redis import RedisStore
 from adapters.web.purchase_webhook import PurchaseWebhook
 from bot.clock import SystemClock
 from bot.config import Config
+from bot.config.relay import link_secret
 from bot.domain import Platform
 from bot.ports import Clock, LinkMaker, Messenger
 from bot.usecases.learner import LearnerCommands
 from bot.usecases.linking import Linking
 from bot.usecases.purchases import Purchases
 from bot.usecases.rescore import Rescorer
-from bot.usecases.teacher import TeacherCommands
+from bot.usecases.teacher import StatsExtra, TeacherCommands
 from campaigns import jobs
 from campaigns.coupons import PoolIssuer
 from campaigns.dispatcher import Dispatcher
@@ -31,6 +32,9 @@ from campaigns.runner import StepRunner, StreamLinks
 from campaigns.scheduler import CampaignScheduler, Mode
 from scoring.model_scorer import ModelScorer, load_scorer
 from scoring.service import ScoringService
+from stream_relay.links import TrackedLinks
+from stream_relay.stats import ViewerLines
+from stream_relay.tokens import LinkSigner
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +100,11 @@ async def build_app(
     storage = config.storage
     store = RedisStore.open(redis_url or storage.redis_url, storage.key_prefix, storage.dedup_window)
     await store.ping()
+    extras: list[StatsExtra] = []
+    if links is None and config.relay.enabled:
+        links = TrackedLinks(LinkSigner(link_secret(config.relay)), store.relay, config.relay, clock)
+    if config.relay.enabled:
+        extras.append(ViewerLines(store.activity, store.relay, clock))
     links = links or StreamLinks()
     scorer, how = load_scorer(config.scoring, clock, base=config_dir)
     log.info("%s", how)
@@ -147,7 +156,7 @@ async def build_app(
         clock,
         store.offers,
         explainer=scoring,
-        extras=[scoring],
+        extras=[*extras, scoring],
     )
     issuer = PoolIssuer(config, store.coupons)
     learner = LearnerCommands(

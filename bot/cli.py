@@ -107,19 +107,35 @@ def demo(
 def run(
     config: Annotated[Path, typer.Option("--config", "-c", help="The TOML configuration file.")],
 ) -> None:
-    """Run the bots, the scheduler and the dispatcher until SIGINT or SIGTERM."""
+    """Run the bots, the web server, the scheduler and the dispatcher until SIGINT or SIGTERM."""
+    _run_forever(config, web_only=False)
+
+
+@app.command()
+def serve(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The TOML configuration file.")],
+) -> None:
+    """Run only the web server (stream relay, purchase webhook) until SIGINT or SIGTERM."""
+    _run_forever(config, web_only=True)
+
+
+def _run_forever(config: Path, *, web_only: bool) -> None:
     from bot.runtime import ServiceError
     from bot.runtime import run as run_forever
+    from scoring.errors import ScoringError
 
+    command = "serve" if web_only else "run"
     try:
         loaded = load_config(config)
     except ConfigError as exc:
         raise _fail(str(exc), 2) from None
     logging.getLogger().setLevel(logging.INFO)
     try:
-        asyncio.run(run_forever(loaded, config))
-    except (ServiceError, StoreUnavailable) as exc:
-        raise _fail(f"classpulse run: {exc}", 2) from None
+        asyncio.run(run_forever(loaded, config, web_only=web_only))
+    except ConfigError as exc:
+        raise _fail(f"classpulse {command}: {exc}", 2) from None
+    except (ServiceError, StoreUnavailable, ScoringError) as exc:
+        raise _fail(f"classpulse {command}: {exc}", 2) from None
 
 
 def main() -> None:

@@ -275,7 +275,7 @@ class Explainer(Protocol):
 class LinkMaker(Protocol):
     """The personal link a learner opens to watch a class (a tracked link once the relay runs)."""
 
-    def class_link(self, learner_id: str, session: ClassSession) -> str: ...
+    async def class_link(self, learner_id: str, session: ClassSession) -> str: ...
 
 
 class ClassEvents(Protocol):

@@ -65,6 +65,8 @@ def enabled_services(config: Config) -> list[ServiceSpec]:
         specs.append(ServiceSpec("telegram", "adapters.telegram.service:build"))
     if config.discord.enabled:
         specs.append(ServiceSpec("discord", "adapters.discord.service:build"))
+    if config.relay.enabled or config.purchase_webhook.enabled:
+        specs.append(ServiceSpec("web", "bot.web:build"))
     return specs
 
 
@@ -92,10 +94,13 @@ async def serve(
     *,
     ready: Callable[[App], None] | None = None,
     config_path: Path | None = None,
+    work: bool = True,
 ) -> None:
     """Run the core and the services until `stop` is set; raise ServiceError if a service cannot start.
 
-    With `config_path`, SIGHUP or `classpulse config reload` re-reads that file and applies it.
+    With `config_path`, SIGHUP or `classpulse config reload` re-reads that file and applies it. Without
+    `work` (`classpulse serve`), only the services run: no dispatcher (this process has no messenger to
+    send with), no scheduler, no rescoring; the processes of `classpulse run` do that.
     """
     owner = f"{socket.gethostname()}-{os.getpid()}"
     config_dir = config_path.parent if config_path is not None else None
@@ -112,9 +117,12 @@ async def serve(
             log.info("%s started", name)
         if reloader is not None:
             await reloader.start()
-        tasks.append(asyncio.create_task(lead_scheduler(app.scheduler, lease, stop), name="scheduler-lease"))
-        tasks.append(asyncio.create_task(app.dispatcher.run(stop), name="dispatcher"))
-        tasks.append(asyncio.create_task(rescore_live_classes(app, stop), name="rescore"))
+        if work:
+            tasks.append(
+                asyncio.create_task(lead_scheduler(app.scheduler, lease, stop), name="scheduler-lease")
+            )
+            tasks.append(asyncio.create_task(app.dispatcher.run(stop), name="dispatcher"))
+            tasks.append(asyncio.create_task(rescore_live_classes(app, stop), name="rescore"))
         if ready is not None:
             ready(app)
         waiter = asyncio.create_task(stop.wait())
@@ -138,19 +146,20 @@ async def serve(
         await app.close()
 
 
-async def run(config: Config, config_path: Path | None = None) -> None:
-    """`classpulse run`: serve until SIGINT or SIGTERM; reload `config_path` on SIGHUP."""
-    specs = enabled_services(config)
+async def run(config: Config, config_path: Path | None = None, *, web_only: bool = False) -> None:
+    """`classpulse run` (or, `web_only`, `classpulse serve`): until SIGINT or SIGTERM; reload on SIGHUP."""
+    specs = [s for s in enabled_services(config) if s.name == "web" or not web_only]
     if not specs:
-        raise ServiceError("nothing to run: enable [telegram] or [discord] in the configuration")
+        if web_only:
+            raise ServiceError("nothing to serve: enable [relay] or [purchase_webhook] in the configuration")
+        raise ServiceError("nothing to run: enable [telegram], [discord] or [relay] in the configuration")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await serve(
-            config, [(spec.name, load_factory(spec)) for spec in specs], stop, config_path=config_path
-        )
+        factories = [(spec.name, load_factory(spec)) for spec in specs]
+        await serve(config, factories, stop, config_path=config_path, work=not web_only)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain import ClassSession, InteractionKind
-from bot.ports import Activity
+from bot.ports import Activity, Clock
 from stream_relay.ports import RelayState
 
 # A learner counts as watching now when their page sent a counted heartbeat within this window.
@@ -44,3 +44,20 @@ async def viewer_stats(
         joined=sum(1 for row in rows if row.count(InteractionKind.LINK_CLICK) > 0),
         learners=len(rows),
     )
+
+
+class ViewerLines:
+    """The relay's figures as lines of the teachers' /stats (a `StatsExtra`)."""
+
+    def __init__(self, activity: Activity, state: RelayState, clock: Clock) -> None:
+        self._activity = activity
+        self._state = state
+        self._clock = clock
+
+    async def lines(self, session: ClassSession) -> list[str]:
+        stats = await viewer_stats(session, self._activity, self._state, self._clock.now())
+        return [
+            f"Watching now: {stats.live_viewers} · watched so far: {stats.watchers}, "
+            f"{stats.average_watch_seconds / 60:.0f} min on average · opened their link: {stats.joined} "
+            f"of {stats.learners} ({stats.joined_share:.0%})"
+        ]

@@ -35,6 +35,9 @@ class RelayRateLimits(_Section):
 
 
 class RelayConfig(_Section):
+    # Run the relay: learners get personal tracked links (<public_base_url>/j/<token>) instead of the raw
+    # stream URL, and `classpulse run` serves it. Needs the link secret in the environment (link_secret_env).
+    enabled: bool = False
     # The address learners reach the relay at, as printed in their links: <public_base_url>/j/<token>.
     public_base_url: str = "http://localhost:8080"
     host: str = "127.0.0.1"
@@ -103,20 +106,25 @@ def link_secret(
 ) -> bytes:
     """The link-signing secret from the environment variable the config names; ConfigError when unusable."""
     env = os.environ if environ is None else environ
-    var = relay.link_secret_env
+    problem = link_secret_problem(relay.link_secret_env, env)
+    if problem is not None:
+        raise ConfigError(source, [problem])
+    return env[relay.link_secret_env].encode()
+
+
+def link_secret_problem(var: str, env: Mapping[str, str]) -> ConfigProblem | None:
+    """What is wrong with the link secret in `var`, if anything (also used by `config check`)."""
     value = env.get(var, "")
     if not value:
-        problem = ConfigProblem(
+        return ConfigProblem(
             "relay.link_secret_env",
             f"the environment variable {var} is not set",
-            f"export {var}=$({SECRET_HINT})",
+            f"export {var}=$({SECRET_HINT}), or set relay.enabled = false",
         )
-        raise ConfigError(source, [problem])
     if len(value) < MIN_SECRET_LENGTH:
-        problem = ConfigProblem(
+        return ConfigProblem(
             "relay.link_secret_env",
             f"the secret in {var} is too short ({len(value)} characters)",
             f"at least {MIN_SECRET_LENGTH} random characters: export {var}=$({SECRET_HINT})",
         )
-        raise ConfigError(source, [problem])
-    return value.encode()
+    return None
