@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from apscheduler.jobstores.redis import RedisJobStore
 
@@ -12,13 +14,14 @@ from adapters.redis import RedisStore
 from adapters.web.purchase_webhook import PurchaseWebhook
 from bot.clock import SystemClock
 from bot.config import Config
+from bot.config.relay import link_secret
 from bot.domain import Platform
-from bot.ports import Clock, LinkMaker, Messenger, Scorer
+from bot.ports import Clock, LinkMaker, Messenger
 from bot.usecases.learner import LearnerCommands
 from bot.usecases.linking import Linking
 from bot.usecases.purchases import Purchases
 from bot.usecases.rescore import Rescorer
-from bot.usecases.teacher import TeacherCommands
+from bot.usecases.teacher import StatsExtra, TeacherCommands
 from campaigns import jobs
 from campaigns.coupons import PoolIssuer
 from campaigns.dispatcher import Dispatcher
@@ -27,7 +30,13 @@ from campaigns.fallback import dispatcher_fallback
 from campaigns.guards import Guards
 from campaigns.runner import StepRunner, StreamLinks
 from campaigns.scheduler import CampaignScheduler, Mode
-from scoring.rules import RuleScorer
+from scoring.model_scorer import ModelScorer, load_scorer
+from scoring.service import ScoringService
+from stream_relay.links import TrackedLinks
+from stream_relay.stats import ViewerLines
+from stream_relay.tokens import LinkSigner
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,7 +44,8 @@ class App:
     config: Config
     clock: Clock
     store: RedisStore
-    scorer: Scorer
+    scorer: ModelScorer
+    scoring: ScoringService
     scheduler: CampaignScheduler
     runner: StepRunner
     engine: CampaignEngine
@@ -79,16 +89,28 @@ async def build_app(
     redis_url: str | None = None,
     scheduler_mode: Mode = "live",
     links: LinkMaker | None = None,
-    scorer: Scorer | None = None,
     consumer: str = "dispatcher-1",
+    config_dir: Path | None = None,
 ) -> App:
-    """Build and start the core (inside a running event loop); close it with `App.close()`."""
+    """Build and start the core (inside a running event loop); close it with `App.close()`.
+
+    `config_dir`: where relative paths in the config (the trained model) start from.
+    """
     clock = clock or SystemClock()
     storage = config.storage
     store = RedisStore.open(redis_url or storage.redis_url, storage.key_prefix, storage.dedup_window)
     await store.ping()
+    extras: list[StatsExtra] = []
+    if links is None and config.relay.enabled:
+        links = TrackedLinks(LinkSigner(link_secret(config.relay)), store.relay, config.relay, clock)
+    if config.relay.enabled:
+        extras.append(ViewerLines(store.activity, store.relay, clock))
     links = links or StreamLinks()
-    scorer = scorer or RuleScorer(config.scoring)
+    scorer, how = load_scorer(config.scoring, clock, base=config_dir)
+    log.info("%s", how)
+    scoring = ScoringService(
+        scorer, store.history, store.classes, store.activity, store.orders, clock, config.scoring
+    )
     runtime = storage.key_prefix
     scheduler = CampaignScheduler(_jobstore(store), runtime, scheduler_mode, clock)
     runner = StepRunner(
@@ -122,7 +144,7 @@ async def build_app(
         guards=Guards(config),
         classes=store.classes,
     )
-    rescorer = Rescorer(store.activity, scorer, store.scores, clock, listener=engine)
+    rescorer = Rescorer(store.activity, scorer, store.scores, clock, listener=engine, prepare=scoring.prepare)
     teacher = TeacherCommands(
         config,
         store.classes,
@@ -133,6 +155,8 @@ async def build_app(
         engine,
         clock,
         store.offers,
+        explainer=scoring,
+        extras=[*extras, scoring],
     )
     issuer = PoolIssuer(config, store.coupons)
     learner = LearnerCommands(
@@ -163,6 +187,7 @@ async def build_app(
         clock,
         store,
         scorer,
+        scoring,
         scheduler,
         runner,
         engine,

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.cli_campaigns import register as register_campaign_commands
+from bot.cli_scoring import register as register_scoring_commands
 from bot.config import ConfigError, load_config
 from bot.ports import StoreUnavailable
 
@@ -30,6 +31,7 @@ out = Console()
 err = Console(stderr=True)
 
 register_campaign_commands(app, config_app)
+register_scoring_commands(app)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -61,6 +63,10 @@ def config_check(file: Annotated[Path, typer.Argument(help="The TOML configurati
 def demo(
     learners: Annotated[int, typer.Option(min=1, max=100_000, help="How many simulated learners.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same summary.")] = 1,
+    classes: Annotated[
+        int,
+        typer.Option(min=1, max=20, help="A weekly series of classes; from 5 on, the last gets a forecast."),
+    ] = 1,
     redis: Annotated[
         str, typer.Option(help="Redis URL; the default runs on the embedded in-process store.")
     ] = "memory://",
@@ -72,7 +78,7 @@ def demo(
     from bot.demo.simulation import DemoOptions, run_demo
     from bot.demo.summary import render
 
-    options = DemoOptions(learners=learners, seed=seed, redis_url=redis, config_path=config)
+    options = DemoOptions(learners=learners, seed=seed, classes=classes, redis_url=redis, config_path=config)
     started = time.perf_counter()
     with Progress(
         TextColumn("[progress.description]{task.description:<28}"),
@@ -93,26 +99,43 @@ def demo(
         except StoreUnavailable as exc:
             raise _fail(str(exc), 2) from None
     render(summary, out)
-    out.print(f"[dim]Ten simulated days in {time.perf_counter() - started:.1f} s.[/dim]")
+    days = 10 + 7 * (classes - 1)
+    out.print(f"[dim]{days} simulated days in {time.perf_counter() - started:.1f} s.[/dim]")
 
 
 @app.command()
 def run(
     config: Annotated[Path, typer.Option("--config", "-c", help="The TOML configuration file.")],
 ) -> None:
-    """Run the bots, the scheduler and the dispatcher until SIGINT or SIGTERM."""
+    """Run the bots, the web server, the scheduler and the dispatcher until SIGINT or SIGTERM."""
+    _run_forever(config, web_only=False)
+
+
+@app.command()
+def serve(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The TOML configuration file.")],
+) -> None:
+    """Run only the web server (stream relay, purchase webhook) until SIGINT or SIGTERM."""
+    _run_forever(config, web_only=True)
+
+
+def _run_forever(config: Path, *, web_only: bool) -> None:
     from bot.runtime import ServiceError
     from bot.runtime import run as run_forever
+    from scoring.errors import ScoringError
 
+    command = "serve" if web_only else "run"
     try:
         loaded = load_config(config)
     except ConfigError as exc:
         raise _fail(str(exc), 2) from None
     logging.getLogger().setLevel(logging.INFO)
     try:
-        asyncio.run(run_forever(loaded))
-    except (ServiceError, StoreUnavailable) as exc:
-        raise _fail(f"classpulse run: {exc}", 2) from None
+        asyncio.run(run_forever(loaded, config, web_only=web_only))
+    except ConfigError as exc:
+        raise _fail(f"classpulse {command}: {exc}", 2) from None
+    except (ServiceError, StoreUnavailable, ScoringError) as exc:
+        raise _fail(f"classpulse {command}: {exc}", 2) from None
 
 
 def main() -> None:

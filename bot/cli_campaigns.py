@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from adapters.redis import RedisStore
 from adapters.redis.connection import MEMORY_URL, redacted
-from bot.config import Config, ConfigError, load_config
+from bot.cli_common import ConfigOption, PrefixOption, RedisOption, config_from, fail, open_store, out
 from bot.ports import StoreUnavailable
 from campaigns.report import ArmRow
 
@@ -26,19 +25,6 @@ T = TypeVar("T")
 campaigns_app = typer.Typer(help="Campaign reports and dry runs.", no_args_is_help=True)
 coupons_app = typer.Typer(help="Coupon pools: revoke codes.", no_args_is_help=True)
 events_app = typer.Typer(help="The recorded history of interactions.", no_args_is_help=True)
-
-out = Console()
-err = Console(stderr=True)
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", help="Configuration file (default: the bundled config.example.toml)."),
-]
-RedisOption = Annotated[str | None, typer.Option("--redis", help="Redis URL (default: the config's).")]
-PrefixOption = Annotated[
-    str | None,
-    typer.Option("--key-prefix", help="Key prefix (default: the config's; the demo writes under cpdemo)."),
-]
 
 
 def register(app: typer.Typer, config_app: typer.Typer) -> None:
@@ -48,42 +34,11 @@ def register(app: typer.Typer, config_app: typer.Typer) -> None:
     config_app.command("reload")(config_reload)
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(message, markup=False, highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _config(path: Path | None) -> Config:
-    from bot.demo.simulation import default_config_path
-
-    try:
-        return load_config(path or default_config_path())
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
-
-
-async def _open(config: Config, redis: str | None, prefix: str | None) -> RedisStore:
-    url = redis or config.storage.redis_url
-    store = RedisStore.open(url, prefix or config.storage.key_prefix, config.storage.dedup_window)
-    try:
-        await store.ping()
-    except StoreUnavailable:
-        await store.close()
-        raise
-    if url.startswith(MEMORY_URL):
-        err.print(
-            "note: the embedded memory:// store starts empty in every process; "
-            "pass --redis URL to read a real store.",
-            markup=False,
-        )
-    return store
-
-
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coro)
     except StoreUnavailable as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 @campaigns_app.command("report")
@@ -91,10 +46,10 @@ def report(config: ConfigOption = None, redis: RedisOption = None, key_prefix: P
     """Per step and variant: sent, delivered, clicked, redeemed, revenue, conversion and uplift."""
     from bot.campaign_report import load_report, render_report
 
-    settings = _config(config)
+    settings = config_from(config)
 
     async def go() -> list[ArmRow]:
-        store = await _open(settings, redis, key_prefix)
+        store = await open_store(settings, redis, key_prefix)
         try:
             return await load_report(settings, store)
         finally:
@@ -111,9 +66,9 @@ def _parse_at(text: str | None) -> datetime | None:
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise _fail(f"--at {text!r}: not an ISO 8601 time (e.g. 2026-11-06T09:00+00:00)") from None
+        raise fail(f"--at {text!r}: not an ISO 8601 time (e.g. 2026-11-06T09:00+00:00)") from None
     if when.tzinfo is None:
-        raise _fail(f"--at {text!r}: give a time zone (e.g. 2026-11-06T09:00+00:00 or ...Z)")
+        raise fail(f"--at {text!r}: give a time zone (e.g. 2026-11-06T09:00+00:00 or ...Z)")
     return when
 
 
@@ -135,11 +90,11 @@ def preview(
     from bot.preview import preview as run_preview
     from bot.recording import Recording, RecordingError, export_recording, parse_line, read_recording
 
-    settings = _config(config)
+    settings = config_from(config)
     until = _parse_at(at)
 
     async def recorded() -> Recording:
-        store = await _open(settings, redis, key_prefix)
+        store = await open_store(settings, redis, key_prefix)
         try:
             lines = await export_recording(store, sorted(settings.courses))
         finally:
@@ -152,9 +107,9 @@ def preview(
     try:
         recording = read_recording(events) if events else _run(recorded())
     except RecordingError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if not recording.moments():
-        raise _fail("nothing to replay: the recording holds no class and no interaction")
+        raise fail("nothing to replay: the recording holds no class and no interaction")
     started = time.perf_counter()
     result = _run(run_preview(settings, recording, until))
     table = Table(title=f"Would send (nothing was sent) — {len(result.sends)} messages", title_justify="left")
@@ -187,13 +142,13 @@ def revoke(
     key_prefix: PrefixOption = None,
 ) -> None:
     """Revoke every code of a pool that is still unused (redeemed codes are left as they are)."""
-    settings = _config(config)
+    settings = config_from(config)
     if pool not in settings.coupons:
         known = ", ".join(sorted(settings.coupons)) or "none"
-        raise _fail(f"--pool {pool!r}: no such coupon pool (known: {known})")
+        raise fail(f"--pool {pool!r}: no such coupon pool (known: {known})")
 
     async def go() -> tuple[int, int]:
-        store = await _open(settings, redis, key_prefix)
+        store = await open_store(settings, redis, key_prefix)
         try:
             codes = await store.coupons.codes(pool, learner or "")
             return len(codes), await store.coupons.revoke(codes)
@@ -218,13 +173,13 @@ def export(
     """Write the interactions, class sessions and learner profiles of the store as a JSONL recording."""
     from bot.recording import export_recording, write_lines
 
-    settings = _config(config)
+    settings = config_from(config)
     if course is not None and course not in settings.courses:
-        raise _fail(f"--course {course!r}: no such course (known: {', '.join(sorted(settings.courses))})")
+        raise fail(f"--course {course!r}: no such course (known: {', '.join(sorted(settings.courses))})")
     courses = [course] if course else sorted(settings.courses)
 
     async def go() -> list[dict[str, object]]:
-        store = await _open(settings, redis, key_prefix)
+        store = await open_store(settings, redis, key_prefix)
         try:
             return await export_recording(store, courses)
         finally:
@@ -234,7 +189,7 @@ def export(
     try:
         count = write_lines(lines, out_file)
     except OSError as exc:
-        raise _fail(f"{out_file}: cannot write: {exc.strerror}") from None
+        raise fail(f"{out_file}: cannot write: {exc.strerror}") from None
     kinds = {k: sum(1 for line in lines if line["type"] == k) for k in ("learner", "class", "interaction")}
     out.print(
         f"{out_file}: {count} lines ({kinds['learner']} learners, {kinds['class']} classes, "
@@ -252,10 +207,10 @@ def config_reload(
     """Ask every running ClassPulse process that shares the store to reload its configuration."""
     from bot.reload_listener import request_channel, result_channel
 
-    settings = _config(config)  # a broken file is refused here already, with every problem
+    settings = config_from(config)  # a broken file is refused here already, with every problem
     url = redis or settings.storage.redis_url
     if url.startswith(MEMORY_URL):
-        raise _fail("the embedded memory:// store is private to its process: send it SIGHUP instead")
+        raise fail("the embedded memory:// store is private to its process: send it SIGHUP instead")
     prefix = settings.storage.key_prefix
 
     async def go() -> tuple[int, list[dict[str, object]]]:
@@ -264,6 +219,10 @@ def config_reload(
             await store.ping()
             pubsub = store.client.pubsub()
             await pubsub.subscribe(result_channel(prefix))
+            # Wait until Redis confirms the subscription: an answer published before it would be lost.
+            for _ in range(10):
+                if await pubsub.get_message(timeout=1.0) is not None:
+                    break
             receivers = int(await store.client.publish(request_channel(prefix), "reload"))
             answers: list[dict[str, object]] = []
             deadline = time.monotonic() + timeout
@@ -279,13 +238,13 @@ def config_reload(
 
     receivers, answers = _run(go())
     if receivers == 0:
-        raise _fail(f"no running ClassPulse process listens on {redacted(url)} (prefix {prefix})", 1)
+        raise fail(f"no running ClassPulse process listens on {redacted(url)} (prefix {prefix})", 1)
     for answer in answers:
         out.print(str(answer["summary"]), markup=False)
         problems = answer.get("problems")
         for problem in problems if isinstance(problems, list) else []:
             out.print(f"  {problem}", markup=False)
     if len(answers) < receivers:
-        raise _fail(f"{receivers - len(answers)} process(es) did not answer within {timeout:g} s", 1)
+        raise fail(f"{receivers - len(answers)} process(es) did not answer within {timeout:g} s", 1)
     if not all(a["applied"] for a in answers):
         raise typer.Exit(1)

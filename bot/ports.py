@@ -88,6 +88,8 @@ class Classes(Protocol):
 
     async def latest_ended(self, course_id: str) -> ClassSession | None: ...
 
+    async def all(self, course_id: str) -> list[ClassSession]: ...
+
     async def ids(self, course_id: str) -> list[str]: ...
 
     async def new_id(self, course_id: str) -> str: ...
@@ -264,10 +266,16 @@ class Outbox(Protocol):
     async def mark_decided(self, keys: Sequence[str], ttl_s: int = 90 * 86400) -> None: ...
 
 
+class Explainer(Protocol):
+    """Why a learner has their score: a headline and the signals that raised and lowered it, in words."""
+
+    async def explain(self, course_id: str, learner_id: str) -> tuple[str, list[str]]: ...
+
+
 class LinkMaker(Protocol):
     """The personal link a learner opens to watch a class (a tracked link once the relay runs)."""
 
-    def class_link(self, learner_id: str, session: ClassSession) -> str: ...
+    async def class_link(self, learner_id: str, session: ClassSession) -> str: ...
 
 
 class ClassEvents(Protocol):

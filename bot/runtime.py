@@ -18,12 +18,14 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Protocol
 
 from adapters.redis.lease import RedisLease
 from bot.app import App, build_app
 from bot.config import Config
 from bot.domain import ClassState
+from bot.reload_listener import ConfigReloader
 from campaigns.leadership import lead_scheduler
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,8 @@ def enabled_services(config: Config) -> list[ServiceSpec]:
         specs.append(ServiceSpec("telegram", "adapters.telegram.service:build"))
     if config.discord.enabled:
         specs.append(ServiceSpec("discord", "adapters.discord.service:build"))
+    if config.relay.enabled or config.purchase_webhook.enabled:
+        specs.append(ServiceSpec("web", "bot.web:build"))
     return specs
 
 
@@ -89,22 +93,36 @@ async def serve(
     stop: asyncio.Event,
     *,
     ready: Callable[[App], None] | None = None,
+    config_path: Path | None = None,
+    work: bool = True,
 ) -> None:
-    """Run the core and the services until `stop` is set; raise ServiceError if a service cannot start."""
+    """Run the core and the services until `stop` is set; raise ServiceError if a service cannot start.
+
+    With `config_path`, SIGHUP or `classpulse config reload` re-reads that file and applies it. Without
+    `work` (`classpulse serve`), only the services run: no dispatcher (this process has no messenger to
+    send with), no scheduler, no rescoring; the processes of `classpulse run` do that.
+    """
     owner = f"{socket.gethostname()}-{os.getpid()}"
-    app = await build_app(config, scheduler_mode="standby", consumer=owner)
+    config_dir = config_path.parent if config_path is not None else None
+    app = await build_app(config, scheduler_mode="standby", consumer=owner, config_dir=config_dir)
     lease = RedisLease(app.store.client, app.store.keys.scheduler_lease(), owner, LEASE_TTL)
     services: list[Service] = []
     tasks: list[asyncio.Task[None]] = []
+    reloader = ConfigReloader(app, config_path) if config_path is not None else None
     try:
         for name, factory in factories:
             service = await factory(app)
             await service.start()
             services.append(service)
             log.info("%s started", name)
-        tasks.append(asyncio.create_task(lead_scheduler(app.scheduler, lease, stop), name="scheduler-lease"))
-        tasks.append(asyncio.create_task(app.dispatcher.run(stop), name="dispatcher"))
-        tasks.append(asyncio.create_task(rescore_live_classes(app, stop), name="rescore"))
+        if reloader is not None:
+            await reloader.start()
+        if work:
+            tasks.append(
+                asyncio.create_task(lead_scheduler(app.scheduler, lease, stop), name="scheduler-lease")
+            )
+            tasks.append(asyncio.create_task(app.dispatcher.run(stop), name="dispatcher"))
+            tasks.append(asyncio.create_task(rescore_live_classes(app, stop), name="rescore"))
         if ready is not None:
             ready(app)
         waiter = asyncio.create_task(stop.wait())
@@ -115,6 +133,8 @@ async def serve(
                 raise task.exception()  # type: ignore[misc]
     finally:
         stop.set()
+        if reloader is not None:
+            await reloader.stop()
         for service in reversed(services):
             try:
                 await service.stop()
@@ -126,17 +146,20 @@ async def serve(
         await app.close()
 
 
-async def run(config: Config) -> None:
-    """`classpulse run`: serve until SIGINT or SIGTERM."""
-    specs = enabled_services(config)
+async def run(config: Config, config_path: Path | None = None, *, web_only: bool = False) -> None:
+    """`classpulse run` (or, `web_only`, `classpulse serve`): until SIGINT or SIGTERM; reload on SIGHUP."""
+    specs = [s for s in enabled_services(config) if s.name == "web" or not web_only]
     if not specs:
-        raise ServiceError("nothing to run: enable [telegram] or [discord] in the configuration")
+        if web_only:
+            raise ServiceError("nothing to serve: enable [relay] or [purchase_webhook] in the configuration")
+        raise ServiceError("nothing to run: enable [telegram], [discord] or [relay] in the configuration")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await serve(config, [(spec.name, load_factory(spec)) for spec in specs], stop)
+        factories = [(spec.name, load_factory(spec)) for spec in specs]
+        await serve(config, factories, stop, config_path=config_path, work=not web_only)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

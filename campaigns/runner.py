@@ -64,7 +64,7 @@ class StepOutcome:
 class StreamLinks:
     """Until the stream relay runs, the personal link is the stream URL itself."""
 
-    def class_link(self, learner_id: str, session: ClassSession) -> str:
+    async def class_link(self, learner_id: str, session: ClassSession) -> str:
         return session.stream_url
 
 
@@ -331,7 +331,7 @@ class StepRunner:
                 source=f"{campaign_id}|{step.id}|{variant}",
                 one_live=self.config.guards.one_live_coupon_per_course,
             )
-        link = self.links.class_link(learner.id, session) if session.id else ""
+        link = await self.links.class_link(learner.id, session) if session.id else ""
         personal_buy = buy_link(course.buy_url, self.ref_secret, session.course_id, learner.id)
         watched = float((counters or {}).get("watch_s", 0)) / 60
         values = context(course, session, learner, link, coupon, score, watched, personal_buy)

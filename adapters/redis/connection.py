@@ -9,6 +9,8 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 import redis.asyncio as aioredis
 
+from adapters.redis.packing import CONNECTION_CLASS
+
 MEMORY_URL = "memory://"
 
 
@@ -47,4 +49,6 @@ def open_redis(url: str) -> RedisHandle:
         server = fakeredis.FakeServer()
         client = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
         return RedisHandle(url, client, server)
-    return RedisHandle(url, aioredis.Redis.from_url(url, decode_responses=True))
+    # For redis:// only: rediss:// and unix:// URLs choose their own connection class (TLS, socket file).
+    options: dict[str, Any] = {"connection_class": CONNECTION_CLASS} if CONNECTION_CLASS else {}
+    return RedisHandle(url, aioredis.Redis.from_url(url, decode_responses=True, **options))

@@ -11,12 +11,14 @@ from adapters.redis.campaign_state import RedisCampaignState
 from adapters.redis.classes import RedisClasses
 from adapters.redis.connection import RedisHandle, open_redis, redacted
 from adapters.redis.coupons import RedisCoupons
+from adapters.redis.history import RedisHistory
 from adapters.redis.intake import RedisIntake
 from adapters.redis.keys import Keys
 from adapters.redis.learners import RedisLearners
 from adapters.redis.offers import RedisOffers
 from adapters.redis.orders import RedisOrders
 from adapters.redis.outbox import RedisOutbox
+from adapters.redis.relay import RedisRelay
 from adapters.redis.scores import RedisScores
 from bot.ports import StoreUnavailable
 
@@ -38,6 +40,8 @@ class RedisStore:
         self.orders = RedisOrders(self.client, self.keys)
         self.campaign_state = RedisCampaignState(self.client, self.keys)
         self.offers = RedisOffers(self.client, self.keys)
+        self.history = RedisHistory(self.client, self.keys, handle.url)
+        self.relay = RedisRelay(self.client, self.keys)
 
     @classmethod
     def open(

@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 from bot import templates
 from bot.config.audience import courses_named, parse_audience
 from bot.config.problems import ConfigError, ConfigProblem, Invalid, join_path
+from bot.config.relay import link_secret_problem
 from bot.config.schema import Config
 from bot.config.telegram import check_telegram_environment
 from bot.config.types import SLUG_EXPECTED
@@ -209,6 +210,13 @@ def _cross_check(data: dict[str, Any], env: Mapping[str, str]) -> list[ConfigPro
                     )
                 )
     problems.extend(check_telegram_environment(data.get("telegram"), env))
+
+    relay = data.get("relay")
+    if isinstance(relay, dict) and relay.get("enabled") is True:
+        var = relay.get("link_secret_env", "CLASSPULSE_LINK_SECRET")
+        problem = link_secret_problem(var, env) if isinstance(var, str) else None
+        if problem is not None:
+            problems.append(problem)
 
     webhook = data.get("purchase_webhook")
     if isinstance(webhook, dict) and webhook.get("enabled") is True:

@@ -16,7 +16,9 @@ from bot.config.campaigns import (
     StepConfig,
 )
 from bot.config.discord import CourseDiscordConfig, DiscordConfig, check_discord_routes
+from bot.config.model_scoring import ModelScoringConfig
 from bot.config.problems import Invalid
+from bot.config.relay import RelayConfig
 from bot.config.telegram import TelegramConfig
 from bot.config.types import Duration, Slug, TimeZone
 
@@ -94,6 +96,7 @@ class ScoringConfig(Section):
     segments: SegmentThresholds = SegmentThresholds()
     # An offer click lifts a warm learner to hot: it is the strongest sign of intent a class shows.
     offer_click_makes_hot: bool = True
+    model: ModelScoringConfig = ModelScoringConfig()
 
 
 class Config(Section):
@@ -107,6 +110,7 @@ class Config(Section):
     guards: GuardsConfig = GuardsConfig()
     campaign_engine: CampaignEngineConfig = CampaignEngineConfig()
     purchase_webhook: PurchaseWebhookConfig = PurchaseWebhookConfig()
+    relay: RelayConfig = RelayConfig()
 
     @model_validator(mode="after")
     def _one_course_per_discord_channel(self) -> Config:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.domain import Platform
 
@@ -99,6 +99,34 @@ class SimLearner:
     answers_poll: bool
     clicks_offer: bool
     buy_roll: float  # compared with the persona's chances once the outcome of the campaign is known
+
+
+def in_class(sims: list[SimLearner], seed: int, number: int, class_minutes: int) -> list[SimLearner]:
+    """The same people in a later class of the series: who comes and what they do is drawn again."""
+    if number == 0:
+        return sims
+    rng = random.Random(f"{seed}/{number}")
+    out = []
+    for sim in sims:
+        persona = sim.persona
+        attends = rng.random() < persona.attends
+        join = rng.randint(*persona.join_minute) if attends else 0
+        watched = round((class_minutes - join) * rng.uniform(*persona.watch_share)) if attends else 0
+        out.append(
+            replace(
+                sim,
+                attends=attends,
+                join_minute=join,
+                leave_minute=min(join + max(watched, 1), class_minutes) if attends else 0,
+                messages=rng.randint(*persona.messages) if attends else 0,
+                questions=rng.randint(*persona.questions) if attends else 0,
+                reactions=rng.randint(*persona.reactions) if attends else 0,
+                answers_poll=attends and rng.random() < persona.answers_poll,
+                clicks_offer=attends and rng.random() < persona.clicks_offer,
+                buy_roll=rng.random(),
+            )
+        )
+    return out
 
 
 def draw_learners(n: int, seed: int, class_minutes: int) -> list[SimLearner]:

@@ -9,16 +9,25 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from adapters.console import RecordingMessenger
 from bot.app import App, build_app
 from bot.clock import ManualClock
 from bot.config import Config, load_config
-from bot.demo.personas import SimLearner, draw_learners
+from bot.demo.personas import SimLearner, draw_learners, in_class
 from bot.demo.summary import DemoSummary, summarise
-from bot.domain import ClassSession, Identity, Interaction, InteractionKind, LearnerScore, Platform, Purchase
+from bot.domain import (
+    ClassSession,
+    CouponStatus,
+    Identity,
+    Interaction,
+    InteractionKind,
+    LearnerScore,
+    Platform,
+    Purchase,
+)
 from bot.usecases.replies import Actor
 
 K = InteractionKind
@@ -43,6 +52,7 @@ def default_config_path() -> Path:
 class DemoOptions:
     learners: int = 200
     seed: int = 1
+    classes: int = 1  # a weekly series; from the fifth class on, the live stats forecast its sales
     redis_url: str = "memory://"
     config_path: Path | None = None
 
@@ -123,7 +133,7 @@ class _Story:
                     course_id=self.course_id,
                 )
 
-    async def run_class(self, session: ClassSession, on_minute: Callable[[int], None]) -> ClassSession:
+    async def run_class(self, session: ClassSession, progress: Progress) -> ClassSession:
         assert session.started_at is not None
         minutes = session.planned_minutes
         plan = self._class_plan(minutes)
@@ -153,7 +163,7 @@ class _Story:
                         )
                     )
             await self.app.store.intake.ingest(batch)
-            on_minute(minute)
+            progress(f"class minute {minute + 1}/{minutes}", 0.05 + 0.75 * (minute + 1) / minutes)
         await self.advance_to(session.started_at + timedelta(minutes=minutes))
         reply = await self.app.teacher.end(self.teacher, self.course_id)
         assert reply.ok, reply.text
@@ -196,8 +206,18 @@ class _Story:
         assert session.ended_at is not None
         course = self.app.config.courses[self.course_id]
         orders: list[tuple[datetime, SimLearner, str, float]] = []
+        buyers = await self.app.store.activity.buyers(self.course_id)
         for sim in self.sims:
-            coupons = await self.app.store.coupons.for_learner(self.ids[sim.index])
+            if self.ids[sim.index] in buyers:
+                continue
+            # The coupon this class brought them, if any (an unused one issued since the class began).
+            coupons = [
+                c
+                for c in await self.app.store.coupons.for_learner(self.ids[sim.index])
+                if c.status is CouponStatus.ISSUED
+                and session.started_at
+                and c.issued_at >= session.started_at
+            ]
             coupon = coupons[0] if coupons else None
             if coupon is not None and sim.buy_roll < sim.persona.buys_with_coupon:
                 window = (coupon.expires_at - coupon.issued_at).total_seconds()
@@ -215,7 +235,7 @@ class _Story:
             await self.advance_to(when)
             await self.app.purchases.record(
                 Purchase(
-                    f"demo-order-{n}",
+                    f"demo-order-{session.id}-{n}",
                     self.course_id,
                     self.ids[sim.index],
                     amount,
@@ -233,7 +253,10 @@ async def run_demo(options: DemoOptions, progress: Progress | None = None) -> De
     course = config.courses[course_id]
     clock = ManualClock(START)
     messengers = {p: RecordingMessenger(p) for p in (Platform.TELEGRAM, Platform.DISCORD)}
-    app = await build_app(config, clock=clock, messengers=messengers, scheduler_mode="manual")
+    config_path = options.config_path or default_config_path()
+    app = await build_app(
+        config, clock=clock, messengers=messengers, scheduler_mode="manual", config_dir=config_path.parent
+    )
     try:
         await _clear_demo_keys(app)
         app.engine.sync_jobs()  # the cron and sweep jobs went with the old keys
@@ -241,36 +264,52 @@ async def run_demo(options: DemoOptions, progress: Progress | None = None) -> De
         story = _Story(app, clock, sims, course_id, options.seed)
         report("learners join the course", 0.02)
         await story.join_course()
-        reply = await app.teacher.schedule(story.teacher, course_id, f"wed 18:00 {CLASS_TITLE}")
-        assert reply.ok, reply.text
-        session = await app.store.classes.current(course_id)
-        assert session is not None
-        assert session.scheduled_at is not None
-        report("reminders go out", 0.06)
-        await story.advance_to(session.scheduled_at)
-        await app.teacher.live(story.teacher, course_id, "https://www.youtube.com/live/demo-stream")
-        await story.advance_to(session.scheduled_at)
-        live = await app.store.classes.get(course_id, session.id)
-        assert live is not None
-        ended = await story.run_class(
-            live,
-            lambda m: report(
-                f"class minute {m + 1}/{course.class_minutes}", 0.1 + 0.7 * (m + 1) / course.class_minutes
-            ),
-        )
-        scores_at_end: dict[str, LearnerScore] = await app.store.scores.for_class(course_id, ended.id)
-        report("follow-ups and coupons", 0.85)
-        assert ended.ended_at is not None
-        await story.advance_to(ended.ended_at + timedelta(hours=3))
-        report("learners buy", 0.9)
-        await story.purchases(ended)
-        await story.advance_to(ended.ended_at + timedelta(days=8))
+        first_class: date | None = None
+        ended: ClassSession | None = None
+        scores_at_end: dict[str, LearnerScore] = {}
+        for number in range(options.classes):
+            story.sims = in_class(sims, options.seed, number, course.class_minutes)
+            step = _class_progress(report, number, options.classes)
+            when = "wed" if first_class is None else f"{first_class + timedelta(weeks=number):%Y-%m-%d}"
+            title = CLASS_TITLE if number == 0 else f"{CLASS_TITLE}, part {number + 1}"
+            reply = await app.teacher.schedule(story.teacher, course_id, f"{when} 18:00 {title}")
+            assert reply.ok, reply.text
+            session = await app.store.classes.current(course_id)
+            assert session is not None
+            assert session.scheduled_at is not None
+            first_class = first_class or session.scheduled_at.astimezone(course.timezone).date()
+            step("reminders go out", 0.02)
+            await story.advance_to(session.scheduled_at)
+            await app.teacher.live(story.teacher, course_id, "https://www.youtube.com/live/demo-stream")
+            await story.advance_to(session.scheduled_at)
+            live = await app.store.classes.get(course_id, session.id)
+            assert live is not None
+            ended = await story.run_class(live, step)
+            scores_at_end = await app.store.scores.for_class(course_id, ended.id)
+            assert ended.ended_at is not None
+            step("follow-ups and coupons", 0.85)
+            await story.advance_to(ended.ended_at + timedelta(hours=3))
+            step("learners buy", 0.9)
+            await story.purchases(ended)
+            await story.advance_to(ended.ended_at + timedelta(days=5 if number + 1 < options.classes else 8))
+        assert ended is not None
         report("summary", 0.98)
         summary = await summarise(app, ended, sims, story.ids, scores_at_end, options.seed)
         report("done", 1.0)
         return summary
     finally:
         await app.close()
+
+
+def _class_progress(report: Progress, number: int, classes: int) -> Progress:
+    """Progress within one class of the series, as a share of the whole demo."""
+    low, high = number / classes, (number + 1) / classes
+
+    def step(what: str, done: float) -> None:
+        label = f"class {number + 1}/{classes}: {what}" if classes > 1 else what
+        report(label, 0.05 + 0.9 * (low + (high - low) * done))
+
+    return step
 
 
 async def _clear_demo_keys(app: App) -> None:

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -66,6 +67,9 @@ class DemoSummary:
     revenue: float
     currency: str
     campaigns: tuple[ArmRow, ...] = ()  # the campaigns report, per step and variant
+    classes: int = 1
+    class_notes: tuple[str, ...] = ()  # interaction styles and the sales forecast of the (last) class
+    class_purchases: int = 0  # purchases since the (last) class began: what the forecast aimed at
 
 
 async def summarise(
@@ -139,6 +143,8 @@ async def summarise(
     campaign_rows = tuple(await load_report(app.config, app.store))
     coupon_counts = await app.store.coupons.counts(course_id)
     orders = await app.store.orders.for_course(course_id)
+    classes = [c for c in await app.store.classes.all(course_id) if c.started_at is not None]
+    notes = tuple(await app.scoring.lines(session))
     return DemoSummary(
         seed=seed,
         course=course.name,
@@ -160,6 +166,9 @@ async def summarise(
         revenue=round(sum(o.amount for o in orders), 2),
         currency=course.currency,
         campaigns=campaign_rows,
+        classes=len(classes),
+        class_notes=notes,
+        class_purchases=sum(1 for o in orders if session.started_at and o.at >= session.started_at),
     )
 
 
@@ -176,8 +185,9 @@ _SHOWN_KINDS = {
 def render(summary: DemoSummary, console: Console) -> None:
     s = summary
     share = s.attended / s.learners if s.learners else 0.0
+    series = f" (the last of {s.classes} weekly classes)" if s.classes > 1 else ""
     head = (
-        f"[b]{s.course}[/b] — class “{s.class_title}”, {s.class_minutes} min, "
+        f"[b]{s.course}[/b] — class “{s.class_title}”{series}, {s.class_minutes} min, "
         f"{s.learners} learners (seed {s.seed})\n"
         f"Attended {s.attended} ({share:.0%}), no-shows {s.learners - s.attended}, "
         f"average watch {s.avg_watched} min; {s.started_bot} learners can be messaged privately\n"
@@ -244,4 +254,8 @@ def render(summary: DemoSummary, console: Console) -> None:
     for table in (segments, personas, leads, steps):
         console.print(table)
     console.print(Panel(formatting.plain(sales), title="Sales", border_style="green"))
+    notes = [escape(n) for n in s.class_notes]
+    if s.classes > 1:
+        notes.append(f"Purchases since this class began: {s.class_purchases}")
+    console.print(Panel("\n".join(notes), title="This class in the scoring engine", border_style="magenta"))
     render_report(list(s.campaigns), console, s.currency)

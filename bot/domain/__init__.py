@@ -9,6 +9,7 @@ from bot.domain.messages import Button, Delivery, DeliveryStatus, OutboundMessag
 from bot.domain.offers import FlashOffer
 from bot.domain.platforms import Identity, Platform
 from bot.domain.purchases import Purchase
+from bot.domain.relay import LinkGrant
 from bot.domain.scores import LearnerActivity, LearnerScore, Segment
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Learner",
     "LearnerActivity",
     "LearnerScore",
+    "LinkGrant",
     "OutboundMessage",
     "Platform",
     "Purchase",

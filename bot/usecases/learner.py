@@ -82,7 +82,7 @@ class LearnerCommands:
                 )
             ]
         )
-        link = self.links.class_link(learner_id, session)
+        link = await self.links.class_link(learner_id, session)
         if session.state is ClassState.SCHEDULED or not link:
             return Reply(
                 f"You are in for {formatting.bold(session.title)}. "

@@ -31,6 +31,7 @@ USAGES = {
     "end": Usage("end", "", ""),
     "stats": Usage("stats", "", ""),
     "hot": Usage("hot", "[how many, 1-50]", "10"),
+    "why": Usage("why", "<learner name or id>", "Ada"),
     "poll": Usage("poll", "<question> | <option> | <option> ...", "Which topic next? | Generators | Async"),
     "offer": Usage("offer", "<coupon pool> [minutes]", "hot-48h 15"),
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,8 +23,12 @@ class Rescorer:
     scores: Scores
     clock: Clock
     listener: ScoresListener | None = None
+    # Runs before a class is scored, with the course id (a trained model reads the course's context).
+    prepare: Callable[[str], Awaitable[None]] | None = None
 
     async def rescore(self, session: ClassSession) -> list[LearnerScore]:
+        if self.prepare is not None:
+            await self.prepare(session.course_id)
         minutes = session.minutes_at(self.clock.now())
         results = self.scorer.score(await self.activity.for_class(session, minutes))
         await self.scores.save(results)

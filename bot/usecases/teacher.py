@@ -19,9 +19,9 @@ from bot.domain import (
     Platform,
     callbacks,
 )
-from bot.ports import Activity, Classes, ClassEvents, Clock, Learners, Offers, Scores
+from bot.ports import Activity, Classes, ClassEvents, Clock, Explainer, Learners, Offers, Scores
 from bot.usecases.offers import flash_offer_text
-from bot.usecases.parsing import parse_count, parse_live, parse_offer, parse_poll, parse_schedule
+from bot.usecases.parsing import UsageError, parse_count, parse_live, parse_offer, parse_poll, parse_schedule
 from bot.usecases.replies import Actor, PollRequest, Reply
 from bot.usecases.rescore import Rescorer
 
@@ -59,6 +59,7 @@ class TeacherCommands:
     events: ClassEvents
     clock: Clock
     offers: Offers
+    explainer: Explainer | None = None
     extras: list[StatsExtra] = field(default_factory=list)
 
     def _course(self, course_id: str, actor: Actor) -> CourseConfig:
@@ -203,6 +204,37 @@ class TeacherCommands:
         for extra in self.extras:
             lines += await extra.lines(session)
         return Reply("\n".join(lines), private=True)
+
+    async def why(self, actor: Actor, course_id: str, args: str) -> Reply:
+        """Why a learner has their score: the signals that raised and lowered it, in words (privately)."""
+        self._course(course_id, actor)
+        who = args.strip().lstrip("@")
+        if not who:
+            raise UsageError("why", "Name the learner (their name as the bot knows it, or their learner id).")
+        learner_id = await self._find_learner(course_id, who)
+        if self.explainer is None:
+            raise DomainError("Explanations are not available in this deployment.")
+        headline, lines = await self.explainer.explain(course_id, learner_id)
+        learner = await self.learners.get(learner_id)
+        name = learner.display_name if learner else learner_id
+        text = [f"🔎 {formatting.bold(name)} — {headline.split(': ', 1)[-1]}"]
+        text += [f"• {line}" for line in lines] or ["• nothing recorded yet"]
+        return Reply("\n".join(text), private=True)
+
+    async def _find_learner(self, course_id: str, who: str) -> str:
+        learner_ids = await self.activity.course_learners(course_id)
+        if who in learner_ids:
+            return who
+        profiles = await self.learners.get_many(learner_ids)
+        wanted = who.casefold()
+        exact = [lid for lid, p in profiles.items() if p.name.casefold() == wanted]
+        matches = exact or [lid for lid, p in profiles.items() if wanted in p.name.casefold()]
+        if not matches:
+            raise DomainError(f"No learner of this course is called {who!r}.")
+        if len(matches) > 1:
+            names = ", ".join(f"{profiles[m].display_name} ({m})" for m in sorted(matches)[:5])
+            raise DomainError(f"Several learners match {who!r}: {names}. Use the learner id.")
+        return matches[0]
 
     async def hot(self, actor: Actor, course_id: str, args: str = "") -> Reply:
         self._course(course_id, actor)

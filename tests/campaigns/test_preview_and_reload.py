@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import sys
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -236,12 +237,23 @@ async def test_sighup_and_the_reload_command_both_reload_a_running_process(
                 break
             await asyncio.sleep(0.01)
         assert [r.applied for r in reloader.reports] == [True]
-        # The command runs in another thread here (its own event loop), as it would in another process.
-        result = await asyncio.to_thread(
-            CliRunner().invoke, cli, ["config", "reload", "--config", str(path), "--redis", redis_url]
+        # The command runs in its own process, as it does in production.
+        command = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            "from bot.cli import main; main()",
+            "config",
+            "reload",
+            "--config",
+            str(path),
+            "--redis",
+            redis_url,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
-        assert result.exit_code == 0, result.output
-        assert result.output.splitlines()[-1].startswith("applied:")
+        output, _ = await asyncio.wait_for(command.communicate(), timeout=60)
+        assert command.returncode == 0, output.decode()
+        assert output.decode().splitlines()[-1].startswith("applied:")
         assert len(reloader.reports) == 2
     finally:
         await reloader.stop()

@@ -170,6 +170,9 @@ async def test_stats_report_attendance_watch_time_and_segments(app: App, clock: 
         "Average watch time: 20 min",
         "Messages 1 · questions 0 · reactions 0 · poll answers 0 · offer clicks 0",
         "Segments now: hot 0 · warm 2 · cold 2",
+        "Interaction styles: silent watchers: 2 learners, watched 100%, 0.5 interactions each "
+        "(mostly messages)",
+        "Sales forecast: after 4 past classes (0 so far)",
     ]
 
 

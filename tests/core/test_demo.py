@@ -57,3 +57,13 @@ def test_a_redis_password_never_appears_in_an_error() -> None:
     assert result.exit_code == 2
     assert "redis://u:***@127.0.0.1:1/0" in result.output
     assert "s3cret" not in result.output
+
+
+async def test_a_series_of_classes_ends_with_styles_and_a_sales_forecast() -> None:
+    summary = await run_demo(DemoOptions(learners=40, seed=5, classes=5))
+    assert summary.classes == 5
+    assert summary.class_title == "Decorators in depth, part 5"
+    notes = "\n".join(summary.class_notes)
+    assert "Interaction styles:" in notes
+    assert "Sales forecast:" in notes
+    assert "expected (" in notes  # a number with an interval, not "after 4 past classes"

@@ -95,5 +95,5 @@ def test_run_with_no_platform_enabled_says_what_to_do() -> None:
     result = CliRunner().invoke(cli, ["run", "--config", str(EXAMPLE)])
     assert result.exit_code == 2
     assert result.output.strip() == (
-        "classpulse run: nothing to run: enable [telegram] or [discord] in the configuration"
+        "classpulse run: nothing to run: enable [telegram], [discord] or [relay] in the configuration"
     )

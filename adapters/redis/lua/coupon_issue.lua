@@ -29,4 +29,6 @@ redis.call('ZADD', p .. 'expiry:' .. ARGV[4], ARGV[9], ARGV[2] .. '|' .. ARGV[3]
 redis.call('SET', live_key, ARGV[2])
 redis.call('HINCRBY', p .. 'stats:' .. ARGV[4], 'issued', 1)
 if ARGV[6] ~= '' then redis.call('HINCRBY', p .. 'source-stats', ARGV[6] .. '|issued', 1) end
+-- Coupons per learner of the course, so that scoring reads a million learners' coupon history at once.
+redis.call('HINCRBY', p .. 'issued-to:' .. ARGV[4], ARGV[3], 1)
 return {1, ARGV[2]}

@@ -1,0 +1,1 @@
+"""Public and synthetic histories to train and evaluate on."""
