@@ -12,7 +12,8 @@ for jitter while wasting no throughput where it matters:
 - per group (20/min): an aiolimiter bucket with half the minute's allowance as burst, then the full rate.
 - per private chat (1/s): sends to one chat go one at a time, each at least 1/r after the previous one
   *finished*, so that two messages can never arrive closer than 1/r, however late the first one travelled.
-- a 429 pauses every send of the bot for `retry_after` (`pause`).
+- a 429 pauses every send of the bot for `retry_after` (`pause`); afterwards sends resume at the bot's pace,
+  not all at once (a turn taken during the pause is void).
 - `close` (at shutdown) ends every wait at once with `GovernorClosed`: a message still waiting was not
   sent, so it can stay in the outbox instead of holding the shutdown up.
 
@@ -172,11 +173,15 @@ class RateGovernor:
         )
 
     async def _admit(self) -> None:
-        await self._bot.acquire()
-        if self._closed.is_set():
-            raise GovernorClosed
-        # A 429 may have paused the bot while this send waited for its turn.
-        await self._wait_pause()
+        while True:
+            await self._wait_pause()
+            await self._bot.acquire()
+            if self._closed.is_set():
+                raise GovernorClosed
+            if self.paused_for <= 0:
+                break
+            # A 429 paused the bot while this send waited for its turn: the turn is void. Taking it after
+            # the pause would release every send that queued meanwhile at once; queue again instead.
         self._sends += 1
 
     async def _wait_pause(self) -> None:

@@ -109,6 +109,10 @@ class TelegramMessenger:
     def platform(self) -> Platform:
         return Platform.TELEGRAM
 
+    @property
+    def governor(self) -> RateGovernor:
+        return self._governor
+
     async def close(self, grace: float) -> None:
         """Admit no more sends; wait up to `grace` seconds for those under way."""
         self._governor.close()

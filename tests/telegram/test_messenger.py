@@ -336,6 +336,22 @@ async def test_when_telegram_is_stricter_than_the_governor_pause_and_retry_deliv
     assert [len(tg.messages(u.id)) for u in users] == [1] * 90  # every message exactly once
 
 
+async def test_after_a_429_pause_the_bot_resumes_at_its_pace_not_in_a_burst(make_tg: MakeEmulator) -> None:
+    # An emulator with almost no burst allowance: a send released early after the pause meets a 429.
+    tg = await make_tg(limits=EmulatorLimits(per_bot_per_second=40, bot_burst=3))
+    bot = tg.bot()
+    governor = RateGovernor(TelegramLimits(per_bot_per_second=40))
+    messenger = TelegramMessenger(bot, governor)
+    users = [tg.add_user(f"u{i}", started=True) for i in range(80)]
+    tg.inject_fault(Fault.rate_limited(1), after=20)  # Telegram asks for a second's rest mid-way
+    deliveries = await asyncio.gather(*(messenger.send(out(u.id, f"Hi {u.first_name}")) for u in users))
+    await bot.session.close()
+    assert all(d.status is DeliveryStatus.DELIVERED for d in deliveries)
+    assert governor.stats.pauses == 1
+    assert tg.stats.limited["bot"] == 0  # sends queued during the pause did not all go at once after it
+    assert [len(tg.messages(u.id)) for u in users] == [1] * 80
+
+
 async def test_a_group_gets_a_burst_then_the_governor_paces_it(make_tg: MakeEmulator) -> None:
     # The governor keeps half a group's minute as headroom; this emulator allows only a little more burst
     # than that, so 310 unpaced messages would meet 429s.

@@ -152,7 +152,7 @@ async def test_a_send_waiting_for_the_governor_gives_up_at_stop_and_stays_in_the
     service = TelegramService(app, environ=environ(tg), polling_timeout=1)
     await service.start()
     assert service.telegram is not None
-    service.telegram.messenger._governor.pause(60)  # a 429 with retry_after 60 just came in
+    service.telegram.messenger.governor.pause(60)  # a 429 with retry_after 60 just came in
     await app.store.outbox.enqueue(
         [OutboundMessage("k1", Platform.TELEGRAM, str(ann.id), "hi")], app.clock.now()
     )
