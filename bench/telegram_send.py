@@ -361,7 +361,7 @@ async def one_run(
         dispatchers=dispatchers,
         messages=n,
         seconds=max(s.last for s in shares) - min(s.first for s in shares if s.first),
-        paused_seconds=max(s.paused_seconds for s in shares),
+        paused_seconds=sum(s.paused_seconds for s in shares),
         delivered=delivered,
         from_limits=sum(int(v) for v in stats["limited"].values()),
         injected=int(stats["faults"]),
@@ -372,6 +372,14 @@ async def one_run(
         awaited=dict(awaited),
         cpu_by_part=dict(cpu_parts),
     )
+
+
+def unpaused(run: Run) -> str:
+    if not run.faults:
+        return ""
+    if run.dispatchers > 1:
+        return "n/a: a 429 pauses only the process that got it"
+    return f"{run.share_unpaused:.1%} ({run.paused_seconds:.0f} s paused)"
 
 
 def results_table(runs: Sequence[Run]) -> Table:
@@ -395,7 +403,7 @@ def results_table(runs: Sequence[Run]) -> Table:
             f"{run.injected}",
             f"{run.rate:,.1f}",
             f"{run.share:.1%}{' (target 95 %)' if missed else ''}",
-            f"{run.share_unpaused:.1%} ({run.paused_seconds:.0f} s paused)" if run.faults else "",
+            unpaused(run),
             f"{run.from_limits}",
             f"{'yes' if run.exactly_once else 'NO'} ({run.delivered:,} delivered)",
         )
