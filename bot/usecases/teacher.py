@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from bot.domain import (
     callbacks,
 )
 from bot.ports import Activity, Classes, ClassEvents, Clock, Explainer, Learners, Offers, Scores
+from bot.usecases.announce import Announcer, linked_chats
 from bot.usecases.offers import flash_offer_text
 from bot.usecases.parsing import UsageError, parse_count, parse_live, parse_offer, parse_poll, parse_schedule
 from bot.usecases.replies import Actor, PollRequest, Reply
@@ -60,6 +62,7 @@ class TeacherCommands:
     clock: Clock
     offers: Offers
     explainer: Explainer | None = None
+    announcer: Announcer | None = None
     extras: list[StatsExtra] = field(default_factory=list)
 
     def _course(self, course_id: str, actor: Actor) -> CourseConfig:
@@ -100,10 +103,23 @@ class TeacherCommands:
                 planned_minutes=course.class_minutes,
             )
         was_live = current.state is ClassState.LIVE
+        if was_live and url == current.stream_url and not title:
+            return Reply(f"{formatting.bold(current.title)} is already live with that link.", private=True)
         session = current.go_live(url, now, title or None)
         await self.classes.save(session)
         if not was_live:
             await self.events.class_started(session)
+        if self.announcer is not None and linked_chats(course):
+            if was_live:
+                revision = hashlib.sha256(url.encode()).hexdigest()[:10]
+                edited = await self.announcer.update(session, revision)
+                return Reply(f"Link changed: the announcement was updated in {edited} chat(s).", private=True)
+            queued = await self.announcer.announce(session)
+            return Reply(
+                f"🔴 {formatting.bold(session.title)} is live: announced in {queued} chat(s) of "
+                f"{course.name}, pinned where I may pin.",
+                private=True,
+            )
         headline = "The link changed" if was_live else "We are live"
         return Reply(
             f"🔴 {headline}: {formatting.bold(session.title)} ({course.name}). "
