@@ -47,3 +47,21 @@ async def test_a_new_stream_link_edits_every_announcement_and_the_same_link_chan
     await app.dispatcher.drain()
     assert formatting.plain(again.text) == "Decorators is already live with that link."
     assert len(messengers[Platform.TELEGRAM].to_chat(TG_GROUP)) == 2
+
+
+async def test_a_scheduled_hls_class_goes_live_and_is_announced_when_its_stream_starts(
+    app: App, messengers: dict[Platform, RecordingMessenger]
+) -> None:
+    stream = "https://cdn.example.com/python101/live.m3u8"
+    assert (await answer(app.teacher.schedule(teacher, "python101", f"tomorrow 19:00 Decorators {stream}"))).ok
+    session = await app.store.classes.current("python101")
+    assert session is not None
+    assert (session.title, session.stream_url) == ("Decorators", stream)
+
+    assert await app.teacher.stream_started(session)  # what the relay's live detection calls
+    assert not await app.teacher.stream_started(session)  # a second relay process reporting it: nothing
+    await app.dispatcher.drain()
+    live = await app.store.classes.current("python101")
+    assert live is not None
+    assert live.state.value == "live"
+    assert len(messengers[Platform.TELEGRAM].to_chat(TG_GROUP)) == 1
