@@ -17,6 +17,7 @@ from bot.config import Config
 from bot.config.relay import link_secret
 from bot.domain import Platform
 from bot.ports import Clock, LinkMaker, Messenger
+from bot.usecases.announce import Announcer
 from bot.usecases.learner import LearnerCommands
 from bot.usecases.linking import Linking
 from bot.usecases.purchases import Purchases
@@ -156,6 +157,7 @@ async def build_app(
         clock,
         store.offers,
         explainer=scoring,
+        announcer=Announcer(config, store.outbox, clock, show_stream_url=not config.relay.enabled),
         extras=[*extras, scoring],
     )
     issuer = PoolIssuer(config, store.coupons)

@@ -255,6 +255,10 @@ class Outbox(Protocol):
 
     async def seen(self, key: str) -> bool: ...
 
+    async def delivered_id(self, key: str) -> str | None:
+        """The platform's message id of the delivered message with this key, if it was delivered."""
+        ...
+
     async def record_skip(
         self, campaign_id: str, step_id: str, reason: str, count: int = 1, variant: str = ""
     ) -> None: ...

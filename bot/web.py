@@ -14,6 +14,7 @@ from adapters.web.purchase_webhook import add_purchase_routes
 from bot.app import App, MissingSecret, purchase_webhook
 from bot.config import ConfigError
 from bot.config.relay import link_secret
+from bot.domain import ClassSession
 from bot.runtime import ServiceError
 from stream_relay.accesslog import RedactingAccessLogger
 from stream_relay.server import create_app
@@ -39,7 +40,9 @@ class WebService:
                 secret = link_secret(config.relay)
             except ConfigError as exc:
                 raise ServiceError(str(exc.problems[0].render("config"))) from None
-            application = create_app(config, self.app.store, self.app.clock, secret)
+            application = create_app(
+                config, self.app.store, self.app.clock, secret, on_live=self._stream_started
+            )
         else:
             application = web.Application(client_max_size=64 * 1024)
         if config.purchase_webhook.enabled:
@@ -48,6 +51,12 @@ class WebService:
             except MissingSecret as exc:
                 raise ServiceError(str(exc)) from None
         return application
+
+    async def _stream_started(self, session: ClassSession) -> None:
+        if await self.app.teacher.stream_started(session):
+            log.info(
+                "class %s of %s went live by itself (its HLS stream started)", session.id, session.course_id
+            )
 
     async def start(self) -> None:
         relay = self.app.config.relay

@@ -172,8 +172,18 @@ class DiscordMessenger:
                     allowed_mentions=ALLOWED_MENTIONS,
                 )
         assert sent is not None
+        if message.pin:
+            await self._pin(sent, message)
         # The part with the buttons is the one later edits change (e.g. closing a "Join" button).
         return Delivery.delivered(str(sent.id))
+
+    async def _pin(self, sent: discord.Message, message: OutboundMessage) -> None:
+        """Pin where the bot may; a refused pin is worth a log line, not a failed delivery."""
+        try:
+            async with self._pace:
+                await sent.pin()
+        except discord.HTTPException as error:
+            log.warning("could not pin message %s in channel %s: %s", sent.id, message.chat_id, error.text)
 
     async def _edit(
         self, message: OutboundMessage, parts: list[str], view: discord.ui.View | None

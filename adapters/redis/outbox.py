@@ -198,6 +198,10 @@ class RedisOutbox:
         deferred = await self._client.zcard(f"{self._p}deferred")
         return int(length) + int(deferred)
 
+    async def delivered_id(self, key: str) -> str | None:
+        state = await self.state(key)
+        return state.get("message_id") or None if state.get("status") == "delivered" else None
+
     async def seen(self, key: str) -> bool:
         """Whether a message with this idempotency key was ever enqueued."""
         return bool(await self._client.exists(f"{self._p}idem:{key}"))

@@ -44,6 +44,8 @@ class OutboundMessage:
     coupon_code: str = ""
     # When the learner cannot be reached privately, mention them in the course chat instead.
     fallback_to_group: bool = False
+    # Pin the message in its chat where the platform and the bot's rights allow (a failed pin is logged).
+    pin: bool = False
     variant: str = ""  # the experiment arm of the campaign step that made the message
 
 

@@ -25,7 +25,8 @@ USAGES = {
         "schedule",
         "<when> <title>",
         "tomorrow 19:00 Decorators in depth",
-        "when: 2026-11-24 19:00, today 19:00, fri 18:30, 19:00, in 2h (course time zone)",
+        "when: 2026-11-24 19:00, today 19:00, fri 18:30, 19:00, in 2h (course time zone). End the title "
+        "with the stream's address and an HLS stream is announced as soon as it starts.",
     ),
     "live": Usage("live", "<stream url> [title]", "https://youtube.com/live/abc Decorators"),
     "end": Usage("end", "", ""),
@@ -139,6 +140,14 @@ def parse_schedule(args: str, tz: ZoneInfo, now: datetime) -> tuple[datetime, st
     if len(title) > 200:
         raise UsageError("schedule", "The title is longer than 200 characters.")
     return when, title
+
+
+def split_stream_url(title: str) -> tuple[str, str]:
+    """A class title may end with its stream's address (the relay then detects when an HLS stream starts)."""
+    head, _, last = title.rpartition(" ")
+    if head and urlparse(last).scheme in ("http", "https") and urlparse(last).netloc:
+        return head.strip(), last
+    return title, ""
 
 
 def parse_url(url: str, command: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,8 +21,17 @@ from bot.domain import (
     callbacks,
 )
 from bot.ports import Activity, Classes, ClassEvents, Clock, Explainer, Learners, Offers, Scores
+from bot.usecases.announce import Announcer, linked_chats
 from bot.usecases.offers import flash_offer_text
-from bot.usecases.parsing import UsageError, parse_count, parse_live, parse_offer, parse_poll, parse_schedule
+from bot.usecases.parsing import (
+    UsageError,
+    parse_count,
+    parse_live,
+    parse_offer,
+    parse_poll,
+    parse_schedule,
+    split_stream_url,
+)
 from bot.usecases.replies import Actor, PollRequest, Reply
 from bot.usecases.rescore import Rescorer
 
@@ -60,6 +70,7 @@ class TeacherCommands:
     clock: Clock
     offers: Offers
     explainer: Explainer | None = None
+    announcer: Announcer | None = None
     extras: list[StatsExtra] = field(default_factory=list)
 
     def _course(self, course_id: str, actor: Actor) -> CourseConfig:
@@ -73,12 +84,14 @@ class TeacherCommands:
     async def schedule(self, actor: Actor, course_id: str, args: str) -> Reply:
         course = self._course(course_id, actor)
         when, title = parse_schedule(args, course.timezone, self.clock.now())
+        title, stream_url = split_stream_url(title)
         session = ClassSession(
             id=await self.classes.new_id(course_id),
             course_id=course_id,
             title=title,
             state=ClassState.SCHEDULED,
             scheduled_at=when,
+            stream_url=stream_url,
             planned_minutes=course.class_minutes,
         )
         await self.classes.save(session)
@@ -100,16 +113,44 @@ class TeacherCommands:
                 planned_minutes=course.class_minutes,
             )
         was_live = current.state is ClassState.LIVE
+        if was_live and url == current.stream_url and not title:
+            return Reply(f"{formatting.bold(current.title)} is already live with that link.", private=True)
         session = current.go_live(url, now, title or None)
         await self.classes.save(session)
         if not was_live:
             await self.events.class_started(session)
+        if self.announcer is not None and linked_chats(course):
+            if was_live:
+                revision = hashlib.sha256(url.encode()).hexdigest()[:10]
+                edited = await self.announcer.update(session, revision)
+                return Reply(f"Link changed: the announcement was updated in {edited} chat(s).", private=True)
+            queued = await self.announcer.announce(session)
+            return Reply(
+                f"🔴 {formatting.bold(session.title)} is live: announced in {queued} chat(s) of "
+                f"{course.name}, pinned where I may pin.",
+                private=True,
+            )
         headline = "The link changed" if was_live else "We are live"
         return Reply(
             f"🔴 {headline}: {formatting.bold(session.title)} ({course.name}). "
             "Press the button to get your personal link.",
             buttons=(Button("Join the live class", callback=callbacks.join(course_id, session.id)),),
         )
+
+    async def stream_started(self, session: ClassSession) -> bool:
+        """The relay saw a scheduled class's HLS stream start: go live and announce it, as /live would.
+
+        Idempotent: several relay processes may each report the same start.
+        """
+        current = await self.classes.get(session.course_id, session.id)
+        if current is None or current.state is not ClassState.SCHEDULED or not current.stream_url:
+            return False
+        live = current.go_live(current.stream_url, self.clock.now())
+        await self.classes.save(live)
+        await self.events.class_started(live)
+        if self.announcer is not None:
+            await self.announcer.announce(live)
+        return True
 
     async def _live_class(self, course_id: str, what: str) -> ClassSession:
         current = await self.classes.current(course_id)

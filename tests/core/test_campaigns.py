@@ -115,8 +115,14 @@ async def test_the_whole_loop_reminds_goes_live_scores_and_follows_up(
     assert steps_to(tg, "2") == ["remind-24h", "remind-1h", "we-are-live", "warm-offer"]
     assert steps_to(tg, "3") == ["remind-24h", "remind-1h", "we-are-live", "no-show-replay"]
     # The group steps go to the course chats: Monday's 10:00 note (recurring), the 10-minute reminder.
-    assert steps_to(tg, "-1001234567890") == ["weekly-note", "remind-10m"]
-    assert steps_to(messengers[Platform.DISCORD], "112233445566778899") == ["weekly-note", "remind-10m"]
+    # The course chats: the group steps, and the teacher's /live announcement, pinned.
+    assert steps_to(tg, "-1001234567890") == ["weekly-note", "remind-10m", "announcement"]
+    assert steps_to(messengers[Platform.DISCORD], "112233445566778899") == [
+        "weekly-note",
+        "remind-10m",
+        "announcement",
+    ]
+    assert all(s.message.pin for s in tg.to_chat("-1001234567890") if s.message.step_id == "announcement")
     [offer] = [s for s in tg.to_chat("1") if s.message.step_id == "hot-offer"]
     [coupon] = await app.store.coupons.for_learner(hot)
     assert offer.message.coupon_code == coupon.code

@@ -137,6 +137,10 @@ class Classroom:
         await self.feed.dispatch("MESSAGE_CREATE", payload)
         return payload
 
+    async def deliver(self) -> None:
+        """The dispatcher sends what is queued now (the live announcement in every chat, say)."""
+        await self.app.dispatcher.drain()
+
     async def advance(self, to: datetime) -> None:
         """Simulated time passes: due campaign steps run and the dispatcher delivers what they queued."""
         await advance(self.app, self.clock, to)

@@ -17,6 +17,7 @@ STREAM = "https://youtube.com/live/abc"
 
 async def announce(room: Classroom) -> RecordedMessage:
     await room.command(room.scene.teacher, "class live", url=STREAM, title="Decorators")
+    await room.deliver()
     [announcement] = room.posts()
     return announcement
 

@@ -24,6 +24,7 @@ async def test_a_live_class_from_the_announcement_to_the_coupon_in_a_direct_mess
 
     # The teacher goes live: the announcement with its button is in the channel.
     await room.command(scene.teacher, "class live", url=STREAM, title="Decorators")
+    await room.deliver()
     [announcement] = room.posts()
 
     # Ada presses it and gets her personal link, privately.
@@ -100,10 +101,11 @@ async def test_teachers_by_id_or_role_may_teach_and_learners_may_not(room: Class
 
     refused = room.answer(await room.command(scene.ada, "class live", url=STREAM))
     by_role = room.answer(await room.command(scene.assistant, "class live", url=STREAM, title="Decorators"))
+    await room.deliver()
     by_id = room.answer(await room.command(scene.teacher, "class end"))
 
     assert refused.content == "Sorry, only the teachers of Python 101 can do that."
-    assert by_role.content.startswith("Posted:")
+    assert by_role.content.startswith("🔴 **Decorators** is live: announced in 2 chat")
     assert by_id.content.startswith("Class **Decorators** ended")
     assert len(room.posts()) == 1
 
@@ -127,6 +129,7 @@ async def test_linking_merges_a_telegram_and_a_discord_learner_who_then_gets_one
             ada_tg, "tg-start-1", name="Ada", course_id=COURSE
         )  # Ada started the bot on Telegram
         await room.command(scene.teacher, "class live", url=STREAM, title="Decorators")
+        await room.deliver()
         [announcement] = room.posts()
 
         # Ada follows the class from both accounts: she chats on Telegram, joins and asks on Discord.

@@ -21,7 +21,9 @@ def deferred_privately(issued: IssuedInteraction) -> bool:
 
 
 async def go_live(room: Classroom) -> IssuedInteraction:
-    return await room.command(room.scene.teacher, "class live", url=STREAM, title="Decorators")
+    issued = await room.command(room.scene.teacher, "class live", url=STREAM, title="Decorators")
+    await room.deliver()
+    return issued
 
 
 # ----------------------------------------------------------------------------------------------- /class
@@ -35,11 +37,16 @@ async def test_going_live_posts_the_announcement_with_a_join_button_and_tells_th
     assert deferred_privately(issued)
     answer = room.answer(issued)
     assert answer.ephemeral
-    assert answer.content == "Posted: learners press “Join the live class” for their personal link."
+    assert answer.content == (
+        "🔴 **Decorators** is live: announced in 2 chat\\(s\\) of Python 101, pinned where I may pin."
+    )
     [announcement] = room.posts()
     assert announcement.content == (
-        r"🔴 We are live: **Decorators** \(Python 101\). Press the button to get your personal link."
+        "🔴 Live now: **Decorators** — Python 101.\n"
+        f"Stream: <{STREAM}>\n"
+        "Press the button for your personal link."
     )
+    assert announcement.pinned
     assert [(b["label"], b["custom_id"]) for b in announcement.buttons] == [
         ("Join the live class", f"join:{COURSE}:c1")
     ]
@@ -129,6 +136,7 @@ async def test_a_command_the_gateway_delivers_twice_runs_once(room: Classroom) -
     first = await room.run(payload)
     await room.feed.dispatch("INTERACTION_CREATE", payload)
 
+    await room.deliver()
     assert [c.status for c in first.callbacks] == [200, 400]  # Discord: "already acknowledged"
     assert len(room.posts()) == 1
 
