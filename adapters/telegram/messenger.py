@@ -11,6 +11,8 @@ the messenger has `DeepLinks`. A send never raises; its `Delivery` says what hap
 - 400 "chat not found" and other refusals of the request itself: `dropped`, logged with the chat id.
 - 5xx, timeouts, network errors, a rejected token: `retry`, with the reason.
 
+A message marked `pin` is pinned once sent, where the bot has the right to (a refused pin is only logged).
+
 A long text is several messages; if a part fails after earlier parts went out, the parts sent are
 remembered under the message's idempotency key, so that the retry sends only the rest.
 
@@ -184,8 +186,23 @@ class TelegramMessenger:
                 note = f" (after {len(done)} of {len(parts)} parts went out)"
                 return replace(refused.delivery, reason=refused.delivery.reason + note)
             done.append(str(sent.message_id))
+        if message.pin:
+            await self._pin(chat_id, int(done[-1]))
         # The last part carries the buttons: it is the one to edit later.
         return Delivery.delivered(done[-1])
+
+    async def _pin(self, chat_id: int, message_id: int) -> None:
+        """Pin where the bot may (a group admin with the right to pin); a refused pin is only logged.
+
+        Quietly: the message itself has just notified everyone."""
+        pin = partial(self._bot.pin_chat_message, chat_id, message_id, disable_notification=True)
+        try:
+            await self._call(chat_id, pin)
+        except _Refused as refused:
+            # `_judge` has logged the refusal already; this line says what it was about.
+            log.info(
+                "telegram: message %s in chat %s not pinned: %s", message_id, chat_id, refused.delivery.reason
+            )
 
     async def _edit(
         self, message: OutboundMessage, chat_id: int, parts: list[str], markup: InlineKeyboardMarkup | None

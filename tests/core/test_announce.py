@@ -53,7 +53,9 @@ async def test_a_scheduled_hls_class_goes_live_and_is_announced_when_its_stream_
     app: App, messengers: dict[Platform, RecordingMessenger]
 ) -> None:
     stream = "https://cdn.example.com/python101/live.m3u8"
-    assert (await answer(app.teacher.schedule(teacher, "python101", f"tomorrow 19:00 Decorators {stream}"))).ok
+    assert (
+        await answer(app.teacher.schedule(teacher, "python101", f"tomorrow 19:00 Decorators {stream}"))
+    ).ok
     session = await app.store.classes.current("python101")
     assert session is not None
     assert (session.title, session.stream_url) == ("Decorators", stream)

@@ -29,6 +29,7 @@ LINK_SECRET = "deep-link-secret-for-the-tests-0123456789"
 HOOK_SECRET = "webhook-secret_for-the-tests-42"
 PUBLIC_HOOK = "https://bot.example.com"
 COURSE = "python101"
+STREAM = "https://youtube.com/live/abc"
 
 
 def classroom_toml(
@@ -38,6 +39,7 @@ def classroom_toml(
     raw: dict[str, Any] = tomllib.loads(EXAMPLE.read_text())
     course = raw["courses"][COURSE]
     course["telegram_chats"] = [group.id]
+    course["discord_channels"] = []  # a Telegram-only course: nothing is queued for a Discord bot
     course["teachers"]["telegram"] = [t.id for t in teachers]
     raw["telegram"].update({"enabled": True, "api_server": tg.base_url, **telegram})
     return raw
@@ -117,6 +119,17 @@ class Classroom:
         assert url.startswith(prefix), url
         await self.tg.start_bot(user, url[len(prefix) :])
         await self.settle()
+
+    async def deliver(self) -> None:
+        """The dispatcher sends what is queued now (the live announcement in the group, say)."""
+        await self.app.dispatcher.drain()
+
+    async def go_live(self, title: str = "Decorators", stream: str = STREAM) -> SentMessage:
+        """The teacher goes live; the announcement is delivered to the group. Returns it."""
+        await self.say(self.teacher, f"/live {stream} {title}")
+        await self.deliver()
+        [announcement] = [m for m in self.tg.messages(self.group.id) if m.text.startswith("🔴 Live now")][-1:]
+        return announcement
 
     async def advance(self, to: datetime) -> None:
         """Simulated time moves on: due campaign steps run and the outbox is delivered."""

@@ -10,7 +10,7 @@ import pytest
 from adapters.telegram.webhook import SECRET_HEADER
 from bot.domain import Identity, Interaction, InteractionKind, Platform
 from tests.emulators.telegram_api import SentMessage
-from tests.telegram.classroom import COURSE, HOOK_SECRET, Classroom
+from tests.telegram.classroom import COURSE, HOOK_SECRET, STREAM, Classroom
 from tests.telegram.conftest import OpenRoom
 
 
@@ -21,7 +21,6 @@ async def room(open_room: OpenRoom) -> Classroom:
 
 
 K = InteractionKind
-STREAM = "https://youtube.com/live/abc"
 
 
 def button(message: SentMessage, label: str) -> str:
@@ -68,8 +67,14 @@ async def test_from_go_live_to_the_follow_up_coupon(room: Classroom) -> None:
     tg, ann, bob, teacher = room.tg, room.ann, room.bob, room.teacher
     await room.say(bob, "hi all, is the class today?")  # Bob is in the course but never started the bot
 
-    await room.say(teacher, f"/live {STREAM} Decorators")
-    announcement = find(room, "🔴 We are live: Decorators (Python 101)")
+    announcement = await room.go_live("Decorators")
+    assert announcement.text == (
+        f"🔴 Live now: Decorators — Python 101.\nStream: {STREAM}\nPress the button for your personal link."
+    )
+    assert announcement.pinned
+    assert room.texts(teacher) == [
+        "🔴 Decorators is live: announced in 1 chat(s) of Python 101, pinned where I may pin."
+    ]
     join = button(announcement, "Join the live class")
     assert join.startswith("https://t.me/classpulse_test_bot?start=J")
 
@@ -132,7 +137,7 @@ async def test_a_learner_who_never_started_the_bot_is_mentioned_in_the_group_and
 ) -> None:
     bob = room.bob
     await room.say(bob, "morning!")
-    await room.say(room.teacher, f"/live {STREAM} Generators")
+    await room.go_live("Generators")
     await room.advance(room.clock.now())
     mention = room.last(room.group)
     assert mention.text.startswith("Bob, I have a message for you about Python 101 but cannot write to you")
@@ -147,8 +152,7 @@ async def test_a_learner_who_never_started_the_bot_is_mentioned_in_the_group_and
 
 async def test_stop_is_honoured_from_that_moment(room: Classroom) -> None:
     ann = room.ann
-    await room.say(room.teacher, f"/live {STREAM} Closures")
-    await room.open_link(ann, button(find(room, "🔴 We are live"), "Join the live class"))
+    await room.open_link(ann, button(await room.go_live("Closures"), "Join the live class"))
     for text in ("hi", "why closures?", "and cells?", "/ask what is nonlocal", "thanks!", "great"):
         await room.say(ann, text)
     await room.say(room.teacher, "/end")
@@ -172,8 +176,7 @@ async def test_a_learners_live_is_refused_and_changes_nothing(room: Classroom) -
 
 
 async def test_a_forged_payload_is_refused_and_records_nothing(room: Classroom) -> None:
-    await room.say(room.teacher, f"/live {STREAM} Decorators")
-    join = button(find(room, "🔴 We are live"), "Join the live class")
+    join = button(await room.go_live("Decorators"), "Join the live class")
     forged = join[:-1] + ("A" if join[-1] != "A" else "B")
     await room.open_link(room.ann, forged)
     assert room.texts(room.ann) == [
@@ -198,7 +201,8 @@ async def test_updates_arrive_by_webhook_with_the_secret_token(open_room: OpenRo
         "allowed_updates": ["message", "message_reaction", "poll_answer", "callback_query", "chat_member"],
     }
     await room.tg.send_text(room.group, room.teacher, f"/live {STREAM} Decorators")
-    assert room.group_texts()[0].startswith("🔴 We are live: Decorators")
+    await room.deliver()
+    assert room.group_texts()[0].startswith("🔴 Live now: Decorators")
     assert [d.status for d in room.tg.webhook_deliveries] == [200]
 
 
@@ -228,4 +232,5 @@ async def test_a_webhook_call_with_a_wrong_secret_is_refused_and_changes_nothing
             f"http://{host}:{port}/tg/hook", json=update, headers={SECRET_HEADER: HOOK_SECRET}
         ) as response:
             assert response.status == 200
-    assert room.group_texts()[0].startswith("🔴 We are live: Forged")
+    await room.deliver()
+    assert room.group_texts()[0].startswith("🔴 Live now: Forged")

@@ -20,8 +20,7 @@ def link_of(message: SentMessage, label: str) -> str:
 
 async def go_live(room: Classroom, title: str = "Decorators") -> str:
     """The teacher goes live; returns the announcement's join link."""
-    await room.say(room.teacher, f"/live {STREAM} {title}")
-    return link_of(room.last(room.group), "Join the live class")
+    return link_of(await room.go_live(title), "Join the live class")
 
 
 async def test_start_without_a_payload_welcomes_and_makes_the_learner_reachable(room: Classroom) -> None:

@@ -418,3 +418,15 @@ async def test_buttons_that_need_the_private_chat_become_signed_deep_links(
         assert isinstance(granted, StartPayload)
         assert granted.callback.encode() == expected
         assert granted.expires_at == clock.now() + timedelta(hours=2)
+
+
+async def test_a_pinned_message_is_pinned_quietly_where_the_bot_may_and_delivered_anyway_where_not(
+    tg: TelegramEmulator, messenger: TelegramMessenger
+) -> None:
+    admin_of = tg.add_group("Python 101")
+    member_of = tg.add_group("Another group", bot_status="member")
+    pinned = await messenger.send(out(admin_of.id, "Live now", private=False, pin=True))
+    unpinned = await messenger.send(out(member_of.id, "Live now", private=False, pin=True))
+    assert (pinned.status, unpinned.status) == (DeliveryStatus.DELIVERED, DeliveryStatus.DELIVERED)
+    assert [m.pinned for m in tg.messages(admin_of.id)] == [True]
+    assert [m.pinned for m in tg.messages(member_of.id)] == [False]

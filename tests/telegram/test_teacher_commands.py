@@ -30,12 +30,12 @@ async def test_bad_arguments_get_usage_help_in_the_group(room: Classroom) -> Non
 
 
 async def test_stats_and_hot_are_answered_in_the_teachers_private_chat_only(room: Classroom) -> None:
-    await room.say(room.teacher, f"/live {STREAM} Decorators")
+    await room.go_live()
     group_before = room.group_texts()
     await room.say(room.teacher, "/stats")
     await room.say(room.teacher, "/hot")
     assert room.group_texts() == group_before
-    stats, hot = room.texts(room.teacher)
+    _, stats, hot = room.texts(room.teacher)
     assert stats.startswith("📊 Decorators — live for 0 min\nLearners in class: 0 of 0")
     assert hot == "No hot or warm learners in Decorators yet."
 
@@ -44,7 +44,7 @@ async def test_a_teacher_who_never_started_the_bot_is_told_in_the_group_without_
     room: Classroom,
 ) -> None:
     room.teacher.started = False
-    await room.say(room.teacher, f"/live {STREAM} Decorators")
+    await room.go_live()
     await room.say(room.teacher, "/stats@classpulse_test_bot")
     note = room.last(room.group)
     assert note.text == (
@@ -129,7 +129,7 @@ async def test_a_poll_is_native_non_anonymous_and_its_answers_count_for_the_clas
     tg = room.tg
     await room.say(room.teacher, "/poll Tabs? | yes | no")
     assert room.group_texts() == ["Polls run during a live class; start one with /live first."]
-    await room.say(room.teacher, f"/live {STREAM} Decorators")
+    await room.go_live()
     await room.say(room.teacher, "/poll Which topic next? | Generators | Async | Typing")
     [message] = [m for m in tg.messages(room.group.id) if m.poll_id]
     poll = tg.poll(message.poll_id)
@@ -149,7 +149,7 @@ async def test_a_poll_is_native_non_anonymous_and_its_answers_count_for_the_clas
 async def test_an_offer_is_announced_with_a_claim_link_and_its_countdown_stops_with_the_bot(
     room: Classroom,
 ) -> None:
-    await room.say(room.teacher, f"/live {STREAM} Decorators")
+    await room.go_live()
     await room.say(room.teacher, "/offer hot-48h 15")
     announcement = room.last(room.group)
     assert announcement.text == (
@@ -204,3 +204,19 @@ async def test_the_countdown_edits_as_time_runs_out_and_closes_the_offer(
     )
     assert edited.reply_markup is None  # the claim button is gone
     assert countdowns.running(COURSE, "o1") is None
+
+
+async def test_a_new_stream_link_edits_the_announcement_and_keeps_its_join_link(room: Classroom) -> None:
+    announcement = await room.go_live()
+    await room.say(room.teacher, f"/live {STREAM}")
+    assert room.texts(room.teacher)[-1] == "Decorators is already live with that link."
+    await room.say(room.teacher, "/live https://youtube.com/live/xyz")
+    await room.deliver()
+    assert room.texts(room.teacher)[-1] == "Link changed: the announcement was updated in 1 chat(s)."
+    edited = room.tg.message(room.group.id, announcement.message_id)
+    assert edited.text.startswith(
+        "🔴 Live now (new link): Decorators — Python 101.\nStream: https://youtube.com/live/xyz"
+    )
+    [join] = edited.buttons
+    assert join["url"].startswith("https://t.me/classpulse_test_bot?start=J")
+    assert len(room.tg.messages(room.group.id)) == 1
