@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.domain import ClassState, DeliveryStatus, Platform
+from bot.domain import ClassState, DeliveryStatus, Learner, Platform
 from bot.ports import Activity, Classes, Clock, Envelope, Learners, Messenger, Outbox
 from campaigns.fallback import Fallback
 from campaigns.guards import Guards
@@ -78,13 +78,19 @@ class Dispatcher:
         gate = asyncio.Semaphore(self.concurrency)
         buyers: dict[str, set[str]] = {}
         live = await self._live_courses({e.message.course_id for e in envelopes if e.message.promotional})
+        # The opt-out check needs each learner's profile: read them all in one round trip.
+        profiles = await self.learners.get_many(
+            sorted(
+                {e.message.learner_id for e in envelopes if e.message.learner_id and e.message.campaign_id}
+            )
+        )
 
         async def one(envelope: Envelope) -> None:
             async with gate:
                 course = envelope.message.course_id
                 if envelope.message.promotional and course not in buyers:
                     buyers[course] = await self.activity.buyers(course)
-                await self._handle(envelope, buyers.get(course, set()), live)
+                await self._handle(envelope, buyers.get(course, set()), live, profiles)
 
         await asyncio.gather(*(one(e) for e in envelopes))
 
@@ -104,12 +110,21 @@ class Dispatcher:
         await self.outbox.finish(envelope, status, self.clock.now(), message_id=message_id, reason=reason)
         self.outcomes[status] += 1
 
-    async def _handle(self, envelope: Envelope, buyers: set[str], live: set[str] | None = None) -> None:
+    async def _handle(
+        self,
+        envelope: Envelope,
+        buyers: set[str],
+        live: set[str] | None = None,
+        profiles: Mapping[str, Learner] | None = None,
+    ) -> None:
         message = envelope.message
         now = self.clock.now()
         cap = None
         if message.learner_id and message.campaign_id:
-            learner = await self.learners.get(message.learner_id)
+            if profiles is not None:
+                learner = profiles.get(message.learner_id)
+            else:
+                learner = await self.learners.get(message.learner_id)
             if learner is not None and learner.opted_out:
                 await self._finish(envelope, "suppressed", reason="opted out")
                 return

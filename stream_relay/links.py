@@ -8,10 +8,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.batching import MicroBatcher
 from bot.config.relay import RelayConfig
 from bot.domain import ClassSession, ClassState, FlashOffer, LinkGrant
 from bot.ports import Classes, Clock, Offers
-from stream_relay.batching import MicroBatcher
 from stream_relay.lru import Lru
 from stream_relay.ports import RelayState
 from stream_relay.tokens import LinkSigner

@@ -23,11 +23,11 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
+from bot.batching import MicroBatcher
 from bot.config import Config
 from bot.domain import ClassSession, ClassState, FlashOffer, Interaction, InteractionKind, LinkGrant, Platform
 from bot.ports import Clock
 from stream_relay.accesslog import redact
-from stream_relay.batching import MicroBatcher
 from stream_relay.clientip import ClientIps
 from stream_relay.hosts import Stream, StreamKind, UnsafeStreamUrl, classify
 from stream_relay.links import ClassCache, ClassView, TrackedLinks

@@ -8,17 +8,19 @@ sent again: a learner may miss one message, but never gets it twice.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import cast
+from typing import NamedTuple, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from adapters.redis.decoded import str_map
 from adapters.redis.keys import Keys
-from adapters.redis.scripts import lua
+from adapters.redis.scripts import PipelinedScript, lua
+from bot.batching import MicroBatcher
 from bot.domain import Button, OutboundMessage, Platform
 from bot.ports import CapCheck, Envelope, Touch
 
@@ -47,6 +49,14 @@ def _ms(at: datetime) -> str:
     return str(int(at.timestamp() * 1000))
 
 
+class _Finish(NamedTuple):
+    envelope: Envelope
+    status: str
+    now: datetime
+    message_id: str
+    reason: str
+
+
 class RedisOutbox:
     def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
         self._client = client
@@ -54,7 +64,14 @@ class RedisOutbox:
         self._p = keys.outbox()
         self._stream = keys.outbox_stream()
         self._enqueue = client.register_script(lua("outbox_enqueue"))
-        self._claim = client.register_script(lua("outbox_claim"))
+        # Claims and finishes of messages sent at the same time share round trips (group commit).
+        self._claim = PipelinedScript(client, lua("outbox_claim"))
+        self._claims: MicroBatcher[list[str], str] = MicroBatcher(
+            self._claim_many, max_size=500, in_flight=2, name="outbox claims"
+        )
+        self._finishes: MicroBatcher[_Finish, None] = MicroBatcher(
+            self._finish_many, max_size=500, in_flight=2, name="outbox finishes"
+        )
         self._promote = client.register_script(lua("outbox_promote"))
         self._hold = client.register_script(lua("outbox_hold"))
         self._group_ready = False
@@ -110,7 +127,11 @@ class RedisOutbox:
         args = [key, consumer, _ms(now)]
         if cap is not None:
             args += [cap.day_key, cap.week_key, str(cap.day_cap), str(cap.week_cap)]
-        return str(await self._claim(keys=[self._p], args=args))
+        return await self._claims.submit(args)
+
+    async def _claim_many(self, calls: Sequence[list[str]]) -> list[str]:
+        # Each claim stays one atomic script (caps checked and counted inside it); only the trip is shared.
+        return [str(r) for r in await self._claim.run([([self._p], args) for args in calls])]
 
     async def hold(self, envelope: Envelope, due: datetime, reason: str, now: datetime) -> None:
         """Keep a message back until `due` (quiet hours, a live class); counted once per reason."""
@@ -132,36 +153,54 @@ class RedisOutbox:
     async def finish(
         self, envelope: Envelope, status: str, now: datetime, *, message_id: str = "", reason: str = ""
     ) -> None:
-        """Record the final fate of a message and take it off the stream."""
-        message = envelope.message
+        """Record the final fate of a message and take it off the stream.
+
+        Finishes that arrive together (a dispatcher sends many messages at once) are written in one
+        transaction, one round trip: see `_finish_many`.
+        """
+        await self._finishes.submit(_Finish(envelope, status, now, message_id, reason))
+
+    async def _finish_many(self, finishes: Sequence[_Finish]) -> list[None]:
+        # One transaction for the batch: a state record per message, the counters summed per field, and
+        # one XACK and one XDEL for every entry, rather than six commands a message.
+        stats: Counter[str] = Counter()
+        vstats: Counter[str] = Counter()
         async with self._client.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                f"{self._p}state:{message.key}",
-                mapping={
-                    "status": status,
-                    "message_id": message_id,
-                    "reason": reason,
-                    "updated_ms": _ms(now),
-                    "platform": message.platform.value,
-                },
-            )
-            step = f"{message.campaign_id}|{message.step_id}"
-            pipe.hincrby(f"{self._p}stats", f"{step}|{status}", 1)
-            # Per variant, with the reason for what a guard or the platform kept from the learner.
-            detail = f"{status}: {reason}" if reason and status in GUARDED else status
-            pipe.hincrby(f"{self._p}vstats", f"{step}|{message.variant}|{detail}", 1)
-            if status == "delivered" and message.promotional and message.private and message.learner_id:
-                # The last touch, to which a purchase soon after is attributed.
+            for envelope, status, now, message_id, reason in finishes:
+                message = envelope.message
                 pipe.hset(
-                    f"{self._p}touch:{message.course_id}",
-                    message.learner_id,
-                    f"{message.campaign_id}|{message.step_id}|{message.variant}|{_ms(now)}",
+                    f"{self._p}state:{message.key}",
+                    mapping={
+                        "status": status,
+                        "message_id": message_id,
+                        "reason": reason,
+                        "updated_ms": _ms(now),
+                        "platform": message.platform.value,
+                    },
                 )
-            if status == "dead":
-                pipe.xadd(f"{self._p}dead", {"m": encode(message, envelope.attempts), "reason": reason})
-            pipe.xack(self._stream, GROUP, envelope.entry_id)
-            pipe.xdel(self._stream, envelope.entry_id)
+                step = f"{message.campaign_id}|{message.step_id}"
+                stats[f"{step}|{status}"] += 1
+                # Per variant, with the reason for what a guard or the platform kept from the learner.
+                detail = f"{status}: {reason}" if reason and status in GUARDED else status
+                vstats[f"{step}|{message.variant}|{detail}"] += 1
+                if status == "delivered" and message.promotional and message.private and message.learner_id:
+                    # The last touch, to which a purchase soon after is attributed.
+                    pipe.hset(
+                        f"{self._p}touch:{message.course_id}",
+                        message.learner_id,
+                        f"{message.campaign_id}|{message.step_id}|{message.variant}|{_ms(now)}",
+                    )
+                if status == "dead":
+                    pipe.xadd(f"{self._p}dead", {"m": encode(message, envelope.attempts), "reason": reason})
+            for field, count in stats.items():
+                pipe.hincrby(f"{self._p}stats", field, count)
+            for field, count in vstats.items():
+                pipe.hincrby(f"{self._p}vstats", field, count)
+            entries = [finish.envelope.entry_id for finish in finishes]
+            pipe.xack(self._stream, GROUP, *entries)
+            pipe.xdel(self._stream, *entries)
             await pipe.execute()
+        return [None] * len(finishes)
 
     async def ack(self, envelope: Envelope) -> None:
         """Take an entry off the stream without touching its record (it was already finished)."""

@@ -12,12 +12,12 @@ from typing import cast
 
 import pytest
 
+from bot.batching import MicroBatcher
 from bot.clock import ManualClock
 from bot.config import ConfigError
 from bot.config.relay import RelayConfig, link_secret
 from bot.domain import ClassSession, ClassState
 from stream_relay.accesslog import redact
-from stream_relay.batching import MicroBatcher
 from stream_relay.clientip import client_ip
 from stream_relay.links import TrackedLinks
 from stream_relay.lru import Lru
