@@ -1,4 +1,4 @@
-"""The teachers' slash commands: `/class schedule|live|end|stats|hot`, `/poll`, `/offer`.
+"""The teachers' slash commands: `/class schedule|live|end|stats|hot|why`, `/poll`, `/offer`.
 
 Thin: each command joins its typed parameters into the argument text the shared parser reads and runs the
 teacher use case, which also checks that the person teaches the course (by user id, or by a teacher role
@@ -101,6 +101,13 @@ class TeacherCog(commands.Cog):
     @app_commands.describe(count="How many learners to list")
     async def hot(self, interaction: discord.Interaction, count: app_commands.Range[int, 1, 50] = 10) -> None:
         await self._run(interaction, self.teacher.hot, str(count), "/class ", scores=True)
+
+    @lesson.command(
+        name="why", description="Why a learner scores as they do: what raised and lowered it, privately"
+    )
+    @app_commands.describe(learner="The learner's name as the bot knows it, or their learner id")
+    async def why(self, interaction: discord.Interaction, learner: str) -> None:
+        await self._run(interaction, self.teacher.why, learner, "/class ", scores=True)
 
     # ---------------------------------------------------------------------------------- /poll, /offer
 

@@ -51,6 +51,7 @@ GROUP_MENU = (
     BotCommand(command="offer", description="Teachers: a flash offer, coupon pool and minutes"),
     BotCommand(command="stats", description="Teachers: live stats, in private"),
     BotCommand(command="hot", description="Teachers: hot leads and why, in private"),
+    BotCommand(command="why", description="Teachers: why a learner scores as they do, in private"),
     BotCommand(command="end", description="Teachers: end the live class"),
     BotCommand(command="schedule", description="Teachers: schedule a class, when and title"),
 )

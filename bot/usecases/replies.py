@@ -47,8 +47,8 @@ class Reply:
     offer: FlashOffer | None = None
 
     @classmethod
-    def refusal(cls, text: str) -> Reply:
-        return cls(text, ok=False)
+    def refusal(cls, text: str, *, private: bool = False) -> Reply:
+        return cls(text, ok=False, private=private)
 
 
 async def answer(call: Awaitable[Reply], prefix: str = "/") -> Reply:

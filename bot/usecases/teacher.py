@@ -252,7 +252,10 @@ class TeacherCommands:
         who = args.strip().lstrip("@")
         if not who:
             raise UsageError("why", "Name the learner (their name as the bot knows it, or their learner id).")
-        learner_id = await self._find_learner(course_id, who)
+        try:
+            learner_id = await self._find_learner(course_id, who)
+        except DomainError as exc:  # about learners: answered where the answer itself would go
+            return Reply.refusal(str(exc), private=True)
         if self.explainer is None:
             raise DomainError("Explanations are not available in this deployment.")
         headline, lines = await self.explainer.explain(course_id, learner_id)

@@ -254,3 +254,16 @@ async def test_stopping_the_bot_stops_the_countdowns(room: Classroom) -> None:
 )
 def test_the_countdown_is_redrawn_when_its_text_would_change(left: int, wait: int) -> None:
     assert seconds_to_next_update(left) == wait
+
+
+async def test_why_explains_a_learner_privately(room: Classroom) -> None:
+    await go_live(room)
+    await room.say(room.scene.ada, "Is this recorded?")
+    room.clock.advance(timedelta(minutes=10))
+
+    why = room.answer(await room.command(room.scene.teacher, "class why", learner=room.scene.ada.name))
+    refused = room.answer(await room.command(room.scene.ada, "class why", learner=room.scene.ada.name))
+
+    assert why.ephemeral
+    assert why.content.startswith(f"🔎 **{room.scene.ada.name}** — ")
+    assert refused.content == "Sorry, only the teachers of Python 101 can do that."

@@ -220,3 +220,16 @@ async def test_a_new_stream_link_edits_the_announcement_and_keeps_its_join_link(
     [join] = edited.buttons
     assert join["url"].startswith("https://t.me/classpulse_test_bot?start=J")
     assert len(room.tg.messages(room.group.id)) == 1
+
+
+async def test_why_explains_a_learner_in_the_teachers_private_chat_only(room: Classroom) -> None:
+    await room.go_live()
+    await room.say(room.ann, "Is this recorded?")  # Ann takes part: the bot knows her now
+    group_before = room.group_texts()
+    await room.say(room.teacher, "/why Ann")
+    await room.say(room.teacher, "/why Nobody")
+    assert room.group_texts() == group_before
+    *_, why, unknown = room.texts(room.teacher)
+    assert why.startswith("🔎 Ann — ")
+    assert "• " in why
+    assert unknown == "No learner of this course is called 'Nobody'."

@@ -3,7 +3,7 @@
 from aiogram.enums import ChatType
 
 GROUP_CHATS = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
-TEACHER_COMMANDS = ("schedule", "live", "end", "poll", "offer", "stats", "hot")
+TEACHER_COMMANDS = ("schedule", "live", "end", "poll", "offer", "stats", "hot", "why")
 
 
 def reply_key(chat_id: int, message_id: int) -> str:

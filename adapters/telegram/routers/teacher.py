@@ -1,8 +1,8 @@
-"""Teacher commands in a course group: /schedule, /live, /end, /poll, /offer, /stats, /hot.
+"""Teacher commands in a course group: /schedule, /live, /end, /poll, /offer, /stats, /hot, /why.
 
 Parsing, permissions and the answers are the core's (`TeacherCommands`); this router finds the course of
 the group and the asker (`CommandContext`), and sends the answer where it belongs (`Answers`): /stats and
-/hot to the teacher's private chat only, /poll as a native poll, /offer with its countdown.
+/hot and /why to the teacher's private chat only, /poll as a native poll, /offer with its countdown.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ RUN: Mapping[str, Run] = {
     "offer": TeacherCommands.offer,
     "stats": TeacherCommands.stats,
     "hot": TeacherCommands.hot,
+    "why": TeacherCommands.why,
 }
 assert set(RUN) == set(TEACHER_COMMANDS)
 
