@@ -20,7 +20,6 @@ from discord.ext import commands
 
 from adapters.discord.answering import SOMETHING_WENT_WRONG
 from adapters.discord.buttons import DYNAMIC_BUTTONS, Presses
-from adapters.discord.countdown import OfferCountdowns, Sleep
 from adapters.discord.learner_commands import LearnerCog
 from adapters.discord.listeners import InboundCog
 from adapters.discord.messenger import ALLOWED_MENTIONS, DiscordMessenger
@@ -30,6 +29,7 @@ from bot.app import App
 from bot.config import Config
 from bot.config.discord import DiscordConfig
 from bot.ports import Classes, Clock, Intake, Learners
+from bot.usecases.countdown import OfferCountdowns, Sleep
 from bot.usecases.learner import LearnerCommands
 from bot.usecases.linking import Linking
 from bot.usecases.teacher import TeacherCommands

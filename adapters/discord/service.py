@@ -22,11 +22,11 @@ import yarl
 from discord.gateway import DiscordWebSocket
 
 from adapters.discord.bot import BotParts, ClassPulseBot, CommandsNotRegistered
-from adapters.discord.countdown import Sleep
 from bot.app import App
 from bot.config.discord import DiscordConfig
 from bot.domain import Platform
 from bot.runtime import Service, ServiceError
+from bot.usecases.countdown import Sleep
 
 log = logging.getLogger(__name__)
 

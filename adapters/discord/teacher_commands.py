@@ -17,11 +17,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from adapters.discord.answering import acknowledge, course_of, finish, identity, language, reply_of, role_ids
-from adapters.discord.countdown import OfferCountdowns
 from adapters.discord.messenger import DiscordMessenger
 from adapters.discord.routes import DiscordRoutes
 from bot.config import Config
 from bot.domain import DeliveryStatus, OutboundMessage, Platform
+from bot.usecases.countdown import OfferCountdowns
 from bot.usecases.replies import Actor, PollRequest, Reply
 from bot.usecases.teacher import TeacherCommands
 

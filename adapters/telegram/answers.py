@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 
-from adapters.telegram.countdown import OfferCountdowns
 from adapters.telegram.messenger import TelegramMessenger
 from bot import formatting
 from bot.domain import Button, Delivery, DeliveryStatus, OutboundMessage, Platform
+from bot.usecases.countdown import OfferCountdowns
 from bot.usecases.replies import Reply
 
 log = logging.getLogger(__name__)

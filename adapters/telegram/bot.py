@@ -21,7 +21,6 @@ from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandSc
 
 from adapters.telegram.answers import Answers
 from adapters.telegram.context import ContextResolver
-from adapters.telegram.countdown import OfferCountdowns, Sleep
 from adapters.telegram.deeplink import DeepLinks
 from adapters.telegram.governor import RateGovernor
 from adapters.telegram.intake import IntakeMiddleware, TelegramIntake
@@ -33,6 +32,7 @@ from adapters.telegram.routers import learner, questions, teacher
 from adapters.telegram.teachers import TeacherCheck
 from adapters.telegram.updates import DedupUpdates, SeenUpdates
 from bot.app import App
+from bot.usecases.countdown import OfferCountdowns, Sleep
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,6 @@ from aiohttp import web
 
 from adapters.telegram.bot import TelegramBot, assemble
 from adapters.telegram.client import make_bot
-from adapters.telegram.countdown import Sleep
 from adapters.telegram.deeplink import DeepLinks, DeepLinkSecretMissing
 from adapters.telegram.intake import INTAKE_UPDATES
 from adapters.telegram.webhook import webhook_app
@@ -33,6 +32,7 @@ from bot.app import App
 from bot.config.telegram import WEBHOOK_SECRET
 from bot.domain import Platform
 from bot.runtime import Service, ServiceError
+from bot.usecases.countdown import Sleep
 
 log = logging.getLogger(__name__)
 

@@ -60,6 +60,7 @@ async def test_commands_are_synced_to_the_configured_server_with_typed_described
         "class end",
         "class stats",
         "class hot",
+        "class why",
         "poll",
         "offer",
         "stop",

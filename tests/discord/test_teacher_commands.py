@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.discord.countdown import seconds_to_next_update
 from bot.domain import ClassState
+from bot.usecases.countdown import seconds_to_next_change
 from tests.discord.classroom import Classroom
 from tests.discord.scene import COURSE, learner
 from tests.emulators.discord_api import EPHEMERAL, IssuedInteraction
@@ -204,7 +204,7 @@ async def test_a_flash_offer_is_posted_with_a_claim_button_and_counts_down_until
     assert offer.content == (
         "⚡ Flash offer: **20% off Python 101** — 3 min left. Press the button to get your personal code."
     )
-    countdown = room.bot.countdowns.task(COURSE, offer.buttons[0]["custom_id"].split(":")[2])
+    countdown = room.bot.countdowns.running(COURSE, offer.buttons[0]["custom_id"].split(":")[2])
     assert countdown is not None
     room.sleep.run_freely()
     await countdown
@@ -241,7 +241,7 @@ async def test_stopping_the_bot_stops_the_countdowns(room: Classroom) -> None:
     await go_live(room)
     await room.command(room.scene.teacher, "offer", pool="warm-7d", minutes=10)
     [offer] = [m for m in room.posts() if m.buttons and m.buttons[0]["label"] == "Claim offer"]
-    countdown = room.bot.countdowns.task(COURSE, offer.buttons[0]["custom_id"].split(":")[2])
+    countdown = room.bot.countdowns.running(COURSE, offer.buttons[0]["custom_id"].split(":")[2])
     assert countdown is not None
 
     await room.bot.close()
@@ -253,7 +253,7 @@ async def test_stopping_the_bot_stops_the_countdowns(room: Classroom) -> None:
     ("left", "wait"), [(600, 60), (601, 1), (130, 10), (61, 1), (60, 15), (59, 14), (15, 15), (1, 1)]
 )
 def test_the_countdown_is_redrawn_when_its_text_would_change(left: int, wait: int) -> None:
-    assert seconds_to_next_update(left) == wait
+    assert seconds_to_next_change(left) == wait
 
 
 async def test_why_explains_a_learner_privately(room: Classroom) -> None:

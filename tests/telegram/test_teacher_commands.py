@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.telegram.countdown import OfferCountdowns, seconds_to_next_change
 from bot.clock import ManualClock
 from bot.domain import FlashOffer, InteractionKind
+from bot.usecases.countdown import OfferCountdowns, seconds_to_next_change
 from tests.telegram.classroom import COURSE, Classroom
 from tests.telegram.conftest import OpenRoom
 
