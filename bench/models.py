@@ -25,6 +25,7 @@ from scoring.artifact import load_model
 from scoring.candidates import CANDIDATES, TITLES
 from scoring.datasets import oulad
 from scoring.datasets.synthetic import generate
+from scoring.errors import ScoringError
 from scoring.forecast import ClassOutcome, backtest, engagement_of
 from scoring.metrics import METRIC_TITLES, METRICS, evaluate
 from scoring.rules import RuleScorer
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--oulad", type=Path, default=oulad.DEFAULT_DIR, help="the OULAD folder ('' to skip)")
+    parser.add_argument("--oulad", default=str(oulad.DEFAULT_DIR), help="the OULAD folder ('' skips it)")
     parser.add_argument("--cutoffs", default="30,60,90", help="days after the module start, comma-separated")
     parser.add_argument(
         "--synthetic", type=int, default=20_000, help="learners of the synthetic course (0 skips)"
@@ -162,9 +163,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parser.parse_args(argv)
     candidates = args.candidates.split(",")
     figures: dict[str, float] = {}
-    if str(args.oulad):
+    if args.oulad:
         figures.update(
-            run_oulad(args.oulad, [int(c) for c in args.cutoffs.split(",")], args.folds, candidates)
+            run_oulad(Path(args.oulad), [int(c) for c in args.cutoffs.split(",")], args.folds, candidates)
         )
     if args.synthetic:
         figures.update(run_synthetic(args.synthetic, args.folds, candidates))
@@ -172,4 +173,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ScoringError as error:  # a missing or malformed data folder: say which, no traceback
+        console.print(f"[red]error:[/] {error}", soft_wrap=True)
+        raise SystemExit(2) from None
