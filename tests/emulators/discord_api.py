@@ -272,10 +272,6 @@ class DiscordEmulator:
         """Change the global limit (requests per period), starting a fresh window."""
         self._global = _Window(limit, period)
 
-    def set_route_limit(self, route: str, limit: int, period: float) -> None:
-        """Change one route bucket's limit (requests per period) for buckets opened from now on."""
-        self._limits[route] = (limit, period)
-
     def add_channel(self, channel_id: int, *, guild_id: int = 0, name: str = "", type: int = 0) -> None:
         self.channels[channel_id] = {
             "id": str(channel_id),
