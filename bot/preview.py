@@ -21,14 +21,13 @@ from bot.config.durations import format_duration
 from bot.domain import (
     ClassSession,
     ClassState,
-    Delivery,
     Interaction,
     InteractionKind,
-    OutboundMessage,
     Platform,
     Purchase,
 )
 from bot.recording import Recording
+from bot.simulated_time import advance
 
 K = InteractionKind
 Progress = Callable[[str, float], None]
@@ -56,17 +55,6 @@ class PreviewResult:
     end: datetime
     sends: tuple[PlannedSend, ...]
     outcomes: tuple[tuple[str, str, str, str, int], ...]  # (campaign, step, variant, outcome, count)
-
-
-class _TimedMessenger(RecordingMessenger):
-    def __init__(self, platform: Platform, clock: ManualClock) -> None:
-        super().__init__(platform)
-        self.clock = clock
-        self.times: list[datetime] = []
-
-    async def send(self, message: OutboundMessage) -> Delivery:
-        self.times.append(self.clock.now())
-        return await super().send(message)
 
 
 def _why(config: Config, campaign_id: str, step_id: str, variant: str) -> str:
@@ -115,7 +103,7 @@ async def preview(
     start = preview_start(config, recording)
     end = until or recording.moments()[-1] + AFTER_LAST
     clock = ManualClock(start)
-    messengers = {p: _TimedMessenger(p, clock) for p in (Platform.TELEGRAM, Platform.DISCORD)}
+    messengers = {p: RecordingMessenger(p, clock=clock) for p in (Platform.TELEGRAM, Platform.DISCORD)}
     app = await build_app(isolated, clock=clock, messengers=dict(messengers), scheduler_mode="manual")
     try:
         await _replay(app, clock, recording, end, report)
@@ -126,11 +114,12 @@ async def preview(
         await app.close()
     sends = []
     for messenger in messengers.values():
-        for sent, at in zip(messenger.sent, messenger.times, strict=True):
+        for sent in messenger.sent:
             m = sent.message
+            assert sent.at is not None  # the messenger has the clock
             sends.append(
                 PlannedSend(
-                    at,
+                    sent.at,
                     m.learner_id,
                     names.get(m.learner_id, m.learner_id) if m.learner_id else "",
                     m.platform.value,
@@ -145,18 +134,6 @@ async def preview(
             )
     kept = tuple(sorted((c, s, v, o, n) for (c, s, v, o), n in outcomes.items() if o != "delivered"))
     return PreviewResult(start, end, tuple(sorted(sends, key=lambda s: (s.at, s.key))), kept)
-
-
-async def _advance(app: App, clock: ManualClock, to: datetime) -> None:
-    while True:
-        due = [j.next_run_time for j in app.scheduler.jobs() if j.next_run_time and j.next_run_time <= to]
-        if not due:
-            break
-        clock.set(max(clock.now(), min(due)))
-        await app.scheduler.run_due(clock.now())
-        await app.dispatcher.drain()
-    clock.set(max(clock.now(), to))
-    await app.dispatcher.drain()
 
 
 async def _replay(
@@ -201,11 +178,11 @@ async def _replay(
     for n, (when, _, action) in enumerate(timeline):
         if when > end:
             break
-        await _advance(app, clock, when)
+        await advance(app, clock, when)
         await action()
         await app.dispatcher.drain()
         report("replaying", (n + 1) / max(len(timeline), 1))
-    await _advance(app, clock, end)
+    await advance(app, clock, end)
 
 
 def _starter(app: App, session: ClassSession) -> Callable[[], Awaitable[None]]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from rich.console import Console
 from rich.markup import escape
 
 from bot import formatting
 from bot.domain import Delivery, OutboundMessage, Platform
+from bot.ports import Clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +20,7 @@ class SentMessage:
     message: OutboundMessage
     rendered: str  # what the platform would display, escaped as it would be
     message_id: str
+    at: datetime | None = None  # when it was sent, by the clock the messenger was given
 
 
 class RecordingMessenger:
@@ -30,8 +33,10 @@ class RecordingMessenger:
         echo: Console | None = None,
         unreachable_chats: Iterable[str] = (),
         gone_chats: Iterable[str] = (),
+        clock: Clock | None = None,
     ) -> None:
         self._platform = platform
+        self._clock = clock
         self._echo = echo
         self.unreachable_chats = set(unreachable_chats)
         self.gone_chats = set(gone_chats)
@@ -49,7 +54,8 @@ class RecordingMessenger:
             return Delivery.dropped("chat not found")
         rendered = formatting.render(message.text, self._platform)
         message_id = message.edit_message_id or str(next(self._ids))
-        self.sent.append(SentMessage(message, rendered, message_id))
+        at = self._clock.now() if self._clock is not None else None
+        self.sent.append(SentMessage(message, rendered, message_id, at))
         if self._echo is not None:
             where = "private" if message.private else "chat"
             label = f"[dim]{self._platform.value} {where} {message.chat_id}:[/dim]"

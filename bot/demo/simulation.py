@@ -28,6 +28,7 @@ from bot.domain import (
     Platform,
     Purchase,
 )
+from bot.simulated_time import advance
 from bot.usecases.replies import Actor
 
 K = InteractionKind
@@ -76,19 +77,7 @@ class _Story:
 
     async def advance_to(self, when: datetime) -> None:
         """Move time forward, running every scheduled step and delivering every message on the way."""
-        while True:
-            due = [
-                j.next_run_time
-                for j in self.app.scheduler.jobs()
-                if j.next_run_time and j.next_run_time <= when
-            ]
-            if not due:
-                break
-            self.clock.set(max(self.clock.now(), min(due)))
-            await self.app.scheduler.run_due(self.clock.now())
-            await self.app.dispatcher.drain()
-        self.clock.set(max(self.clock.now(), when))
-        await self.app.dispatcher.drain()
+        await advance(self.app, self.clock, when)
 
     def _event(
         self,

@@ -31,12 +31,13 @@ from bot.domain import (
 )
 from bot.ports import HoldsLiveCoupon
 from bot.reload import reload_config
+from bot.simulated_time import advance
 from campaigns import jobs
 from campaigns.audience import Facts, matches
 from campaigns.coupons import expiry, issue_coupon, rules
 from campaigns.experiments import HOLDOUT, arm
 from campaigns.report import newcombe, wilson
-from tests.core.conftest import EXAMPLE, advance, enrol
+from tests.core.conftest import EXAMPLE, enrol
 
 K = InteractionKind
 runner = CliRunner()

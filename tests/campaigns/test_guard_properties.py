@@ -23,12 +23,13 @@ from bot.clock import ManualClock
 from bot.config import Config, parse_config
 from bot.config.campaigns import CLASS_TRIGGERS
 from bot.domain import Delivery, Identity, Interaction, InteractionKind, OutboundMessage, Platform
+from bot.simulated_time import advance
 from bot.usecases.replies import Actor
 from campaigns import jobs
 from campaigns.dispatcher import Dispatcher
 from campaigns.experiments import HOLDOUT, arm
 from campaigns.guards import Guards, in_quiet_hours
-from tests.core.conftest import EXAMPLE, TEACHER, advance
+from tests.core.conftest import EXAMPLE, TEACHER
 
 K = InteractionKind
 CLASS_AT = datetime(2026, 11, 4, 18, 0, tzinfo=UTC)

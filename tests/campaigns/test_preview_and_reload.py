@@ -21,28 +21,18 @@ from bot.app import App, build_app
 from bot.cli import app as cli
 from bot.clock import ManualClock
 from bot.config import Config, parse_config
-from bot.domain import Delivery, Identity, Interaction, InteractionKind, OutboundMessage, Platform
+from bot.domain import Identity, Interaction, InteractionKind, Platform
 from bot.preview import preview
 from bot.recording import Recording, export_recording, parse_line, read_recording
 from bot.reload import reload_config
 from bot.reload_listener import ConfigReloader
+from bot.simulated_time import advance
 from bot.usecases.replies import Actor
-from tests.core.conftest import EXAMPLE, TEACHER, advance, enrol
+from tests.core.conftest import EXAMPLE, TEACHER, enrol
 
 K = InteractionKind
 CLASS_AT = datetime(2026, 11, 4, 18, 0, tzinfo=UTC)
 teacher = Actor(TEACHER)
-
-
-class TimedMessenger(RecordingMessenger):
-    def __init__(self, platform: Platform, clock: ManualClock) -> None:
-        super().__init__(platform)
-        self.clock = clock
-        self.times: list[datetime] = []
-
-    async def send(self, message: OutboundMessage) -> Delivery:
-        self.times.append(self.clock.now())
-        return await super().send(message)
 
 
 async def real_run(app: App, clock: ManualClock) -> None:
@@ -95,18 +85,16 @@ def same_coupon(key: str) -> str:
     return re.sub(r":coupon-[A-Z0-9-]+:", ":coupon-CODE:", key)
 
 
-def sent_by(messengers: dict[Platform, TimedMessenger]) -> set[tuple[str, datetime]]:
-    return {
-        (same_coupon(s.message.key), at)
-        for m in messengers.values()
-        for s, at in zip(m.sent, m.times, strict=True)
-    }
+def sent_by(messengers: dict[Platform, RecordingMessenger]) -> set[tuple[str, datetime]]:
+    sent = [s for m in messengers.values() for s in m.sent]
+    assert all(s.at is not None for s in sent)  # the messengers were given the clock
+    return {(same_coupon(s.message.key), s.at) for s in sent if s.at is not None}
 
 
 async def test_a_preview_of_the_recorded_history_matches_what_the_real_run_sent(
     config: Config, clock: ManualClock, redis_url: str
 ) -> None:
-    messengers = {p: TimedMessenger(p, clock) for p in (Platform.TELEGRAM, Platform.DISCORD)}
+    messengers = {p: RecordingMessenger(p, clock=clock) for p in (Platform.TELEGRAM, Platform.DISCORD)}
     app = await build_app(
         config, clock=clock, messengers=dict(messengers), redis_url=redis_url, scheduler_mode="manual"
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -37,19 +36,6 @@ async def app(
     )
     yield built
     await built.close()
-
-
-async def advance(app: App, clock: ManualClock, to: datetime) -> None:
-    """Move simulated time to `to`, firing due jobs in order and delivering what they queue."""
-    while True:
-        due = [j.next_run_time for j in app.scheduler.jobs() if j.next_run_time and j.next_run_time <= to]
-        if not due:
-            break
-        clock.set(max(clock.now(), min(due)))
-        await app.scheduler.run_due(clock.now())
-        await app.dispatcher.drain()
-    clock.set(max(clock.now(), to))
-    await app.dispatcher.drain()
 
 
 async def enrol(

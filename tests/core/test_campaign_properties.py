@@ -17,8 +17,9 @@ from bot.app import build_app
 from bot.clock import ManualClock
 from bot.config import parse_config
 from bot.domain import Delivery, Identity, Interaction, InteractionKind, OutboundMessage, Platform, Purchase
+from bot.simulated_time import advance
 from bot.usecases.replies import Actor
-from tests.core.conftest import EXAMPLE, TEACHER, advance
+from tests.core.conftest import EXAMPLE, TEACHER
 
 K = InteractionKind
 CLASS_AT = datetime(2026, 11, 4, 18, 0, tzinfo=UTC)

@@ -22,10 +22,11 @@ from bot.domain import (
     Platform,
     Purchase,
 )
+from bot.simulated_time import advance
 from bot.usecases.replies import Actor
 from campaigns import jobs
 from campaigns.planner import PlannedStep
-from tests.core.conftest import TEACHER, advance, enrol
+from tests.core.conftest import TEACHER, enrol
 
 K = InteractionKind
 CLASS_AT = datetime(2026, 11, 4, 18, 0, tzinfo=UTC)  # Wed 18:00 in London (GMT in November)

@@ -9,9 +9,10 @@ from bot import formatting
 from bot.app import App
 from bot.clock import ManualClock
 from bot.domain import Identity, Interaction, InteractionKind, Platform
+from bot.simulated_time import advance
 from bot.usecases.replies import Actor
 from campaigns.coupons import issue_coupon
-from tests.core.conftest import TEACHER, advance
+from tests.core.conftest import TEACHER
 
 tg = Identity(Platform.TELEGRAM, "7")
 dc = Identity(Platform.DISCORD, "900")

@@ -22,7 +22,7 @@ from bot.app import App, build_app
 from bot.clock import ManualClock
 from bot.config import Config, parse_config
 from bot.domain import Platform
-from tests.core.conftest import advance
+from bot.simulated_time import advance
 from tests.discord.scene import COURSE, Scene
 from tests.emulators.discord_api import DiscordEmulator, IssuedInteraction, RecordedMessage
 from tests.emulators.discord_gateway import Channel, GatewayFeed, Person

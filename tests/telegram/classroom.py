@@ -18,7 +18,7 @@ from adapters.telegram.service import TelegramService
 from bot.app import App, build_app
 from bot.clock import ManualClock
 from bot.config import parse_config
-from tests.core.conftest import advance
+from bot.simulated_time import advance
 from tests.emulators.telegram_api import SentMessage, TelegramEmulator, TgChat, TgUser
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
