@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import logging
 import os
@@ -123,6 +124,9 @@ async def serve(
             )
             tasks.append(asyncio.create_task(app.dispatcher.run(stop), name="dispatcher"))
             tasks.append(asyncio.create_task(rescore_live_classes(app, stop), name="rescore"))
+        # What start-up built (modules, config, app, services) lives as long as the process: keep it out of
+        # the collector's full collections, whose pauses grow with what they walk (the relay's p99 showed it).
+        gc.freeze()
         if ready is not None:
             ready(app)
         waiter = asyncio.create_task(stop.wait())

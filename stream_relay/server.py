@@ -166,7 +166,7 @@ class RelayServer:
     ) -> web.StreamResponse:
         group = _group(request.path)
         ip = self._client_ip(request.remote, request.headers.get("X-Forwarded-For"))
-        if not await self._limiter.allow(group, ip):
+        if not self._limiter.allow(group, ip):
             refused = web.Response(
                 status=429,
                 text="Too many requests: please wait a moment and try again.\n",

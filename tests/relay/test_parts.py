@@ -131,13 +131,29 @@ def test_the_client_ip_is_the_rightmost_address_not_a_trusted_proxy(
     assert client_ip(peer, xff, PROXIES) == expected
 
 
-async def test_each_ip_has_its_own_bucket_and_forgotten_ips_start_afresh() -> None:
-    limiter = IpRateLimiter({"links": 2}, tracked=2)
-    assert [await limiter.allow("links", "a") for _ in range(3)] == [True, True, False]
-    assert await limiter.allow("links", "b")
-    assert await limiter.allow("links", "c")  # pushes "a" out of the LRU
-    assert await limiter.allow("links", "a")
+def test_each_ip_has_its_own_bucket_and_forgotten_ips_start_afresh() -> None:
+    limiter = IpRateLimiter({"links": 2}, tracked=2, clock=lambda: 0.0)
+    assert [limiter.allow("links", "a") for _ in range(3)] == [True, True, False]
+    assert limiter.allow("links", "b")
+    assert limiter.allow("links", "c")  # pushes "a" out of the LRU
+    assert limiter.allow("links", "a")
     assert limiter.retry_after("links") == 30
+
+
+def test_a_full_bucket_lets_one_more_request_through_per_steady_interval() -> None:
+    now = [0.0]
+    limiter = IpRateLimiter({"links": 6}, tracked=10, clock=lambda: now[0])  # 6 a minute: one every 10 s
+    assert all(limiter.allow("links", "a") for _ in range(6))  # the burst
+    assert not limiter.allow("links", "a")
+    now[0] = 9.0
+    assert not limiter.allow("links", "a")  # refused requests do not count against the client
+    now[0] = 10.0
+    assert limiter.allow("links", "a")
+    assert not limiter.allow("links", "a")
+    now[0] = 70.0
+    assert [limiter.allow("links", "a") for _ in range(7)] == [True] * 6 + [
+        False
+    ]  # empty again after a minute
 
 
 def test_the_lru_forgets_the_least_recently_used_first() -> None:
