@@ -3,9 +3,9 @@
     python -m bench.relay [--seconds 5] [--learners 15000] [--connections 64] [--rate 3000]
                           [--batch-window-ms 5] [--no-pin] [--profile FILE]
 
-It starts a private redis-server, issues a personal link per learner for one live class, starts the relay as
-a separate process (pinned to one core with taskset when there are two or more), and drives it from this
-process (pinned to another core) over many keep-alive HTTP/1.1 connections. Each client
+It starts a private redis-server, issues a personal link per learner for one live class, runs the relay as a
+user does (`classpulse serve --config FILE`, pinned to one core with taskset when there are two or more), and
+drives it from this process (pinned to another core) over many keep-alive HTTP/1.1 connections. Each client
 request claims a different IP through X-Forwarded-For (the relay trusts 127.0.0.1 as its proxy), as real
 traffic behind a reverse proxy would. For clicks and heartbeats, after a warm-up pass over every learner
 (a class in full swing: each page open, the relay's caches warm), two phases:
@@ -28,11 +28,12 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import tomllib
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -55,45 +56,41 @@ COURSE = "bench"
 SECRET_ENV = "CLASSPULSE_BENCH_LINK_SECRET"
 ZOOM = "https://us02web.zoom.us/j/85012345678"
 REQUEST_TIMEOUT = 30.0  # seconds
-ROOT = Path(__file__).resolve().parent.parent  # where `python -m bench.relay` finds the project
+
+
+def bench_toml(port: int, redis_url: str, interval: int, batch_window_ms: int) -> str:
+    """The configuration the server runs with, as an admin would write it."""
+    return f"""\
+[storage]
+redis_url = "{redis_url}"
+
+[courses.{COURSE}]
+name = "Bench"
+price = 1.0
+currency = "USD"
+
+[relay]
+enabled = true
+public_base_url = "http://127.0.0.1:{port}"
+port = {port}
+heartbeat_interval = "{interval}s"
+link_secret_env = "{SECRET_ENV}"
+trusted_proxies = ["127.0.0.1"]
+live_detection = false
+batch_window_ms = {batch_window_ms}
+"""
 
 
 def bench_config(port: int, redis_url: str, interval: int, batch_window_ms: int) -> Config:
-    return parse_config(
-        {
-            "storage": {"redis_url": redis_url},
-            "courses": {COURSE: {"name": "Bench", "price": 1.0, "currency": "USD"}},
-            "relay": {
-                "public_base_url": f"http://127.0.0.1:{port}",
-                "port": port,
-                "heartbeat_interval": f"{interval}s",
-                "link_secret_env": SECRET_ENV,
-                "trusted_proxies": ["127.0.0.1"],
-                "live_detection": False,
-                "batch_window_ms": batch_window_ms,
-            },
-        }
-    )
+    return parse_config(tomllib.loads(bench_toml(port, redis_url, interval, batch_window_ms)))
 
 
-# --- the server process ---
-
-
-async def _serve(args: argparse.Namespace) -> None:
-    from stream_relay.runner import serve
-
-    config = bench_config(args.port, args.redis, args.interval, args.batch_window_ms)
-    store = RedisStore.open(args.redis)
-    task = asyncio.current_task()
-    assert task is not None
-    for stop in (signal.SIGINT, signal.SIGTERM):
-        asyncio.get_running_loop().add_signal_handler(stop, task.cancel)
-    try:
-        await serve(config, store, SystemClock())
-    except asyncio.CancelledError:
-        pass  # asked to stop: a normal end, so that a profile gets written
-    finally:
-        await store.close()
+def _classpulse() -> Path:
+    """The `classpulse` command of this environment (beside the Python running the benchmark)."""
+    script = Path(sys.executable).parent / "classpulse"
+    if not script.exists():
+        raise SystemExit(f"{script} not found: install ClassPulse into this environment (./dev.sh setup)")
+    return script
 
 
 # --- the load generator ---
@@ -323,35 +320,25 @@ def _pin(pid: int, core: int) -> None:
 
 def run(args: argparse.Namespace) -> list[Phase]:
     secret = secrets.token_urlsafe(32)
+    os.environ[SECRET_ENV] = secret  # a fresh one per run, for the links issued here and for the server
     pin = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None and not args.no_pin
     with LocalRedisServer() as redis_server:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         with console.status(f"issuing {args.learners:,} personal links…"):
             tokens = asyncio.run(_prepare(redis_server.url, secret.encode(), args.learners, base))
+        config_file = Path(tempfile.mkdtemp(prefix="classpulse-bench-")) / "relay.toml"
+        config_file.write_text(bench_toml(port, redis_server.url, args.interval, args.batch_window_ms))
         profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
-        command = [
-            sys.executable,
-            *profile,
-            "-m",
-            "bench.relay",
-            "--serve",
-            "--port",
-            str(port),
-            "--redis",
-            redis_server.url,
-            "--interval",
-            str(args.interval),
-            "--batch-window-ms",
-            str(args.batch_window_ms),
-        ]
+        # The server as a user runs it: `classpulse serve --config FILE`.
+        command = [sys.executable, *profile, str(_classpulse()), "serve", "--config", str(config_file)]
         own_cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
         if pin:
             command = ["taskset", "-c", "1", *command]
             _pin(0, 0)  # the load generator, and redis beside it: core 1 is the server's alone
             if redis_server.pid:
                 _pin(redis_server.pid, 0)
-        server = subprocess.Popen(command, env={**os.environ, SECRET_ENV: secret}, cwd=ROOT)
+        server = subprocess.Popen(command, cwd=config_file.parent)
         try:
             asyncio.run(_wait_healthy(base, server))
             return asyncio.run(_drive(args, port, tokens, server.pid, redis_server.pid or 0))
@@ -364,6 +351,7 @@ def run(args: argparse.Namespace) -> list[Phase]:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+            shutil.rmtree(config_file.parent, ignore_errors=True)
 
 
 def report(args: argparse.Namespace, phases: list[Phase]) -> None:
@@ -379,6 +367,7 @@ def report(args: argparse.Namespace, phases: list[Phase]) -> None:
         "p50 ms",
         "p99 ms",
         "CPU server/driver/redis",
+        "server CPU µs/request",
         "outcomes",
     ):
         table.add_column(column, justify="left" if column in ("phase", "outcomes") else "right")
@@ -436,13 +425,7 @@ def main(argv: list[str] | None = None) -> list[Phase]:
     )
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
     parser.add_argument("--profile", metavar="FILE", help="profile the server with cProfile into FILE")
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--redis", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve:
-        asyncio.run(_serve(args))
-        return []
     phases = run(args)
     report(args, phases)
     return phases

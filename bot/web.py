@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from aiohttp.log import access_logger
 
 from adapters.redis.connection import redacted
 from adapters.web.purchase_webhook import add_purchase_routes
@@ -61,7 +62,10 @@ class WebService:
     async def start(self) -> None:
         relay = self.app.config.relay
         self._runner = web.AppRunner(
-            self._application(), access_log_class=RedactingAccessLogger, handle_signals=False
+            self._application(),
+            access_log_class=RedactingAccessLogger,
+            access_log=access_logger if relay.access_log else None,
+            handle_signals=False,
         )
         await self._runner.setup()
         try:

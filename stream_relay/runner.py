@@ -7,6 +7,7 @@ import logging
 from collections.abc import Mapping
 
 from aiohttp import web
+from aiohttp.log import access_logger
 
 from bot.config import Config
 from bot.config.relay import link_secret
@@ -35,7 +36,12 @@ async def serve(
     relay = config.relay
     secret = link_secret(relay, environ)
     app = create_app(config, store, clock, secret, on_live=on_live)
-    runner = web.AppRunner(app, access_log_class=RedactingAccessLogger, handle_signals=False)
+    runner = web.AppRunner(
+        app,
+        access_log_class=RedactingAccessLogger,
+        access_log=access_logger if relay.access_log else None,
+        handle_signals=False,
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, relay.host, relay.port)

@@ -54,6 +54,9 @@ class RelayConfig(_Section):
     probe_interval: Duration = timedelta(seconds=10)
     # Heartbeats and clicks are written to the store in micro-batches collected for at most this long.
     batch_window_ms: int = Field(default=5, ge=0, le=1000)
+    # One log line per request (tokens redacted). Off by default: the reverse proxy in front logs requests
+    # already, and at thousands of heartbeats a second the lines cost a third of the relay's CPU.
+    access_log: bool = False
 
     @field_validator("public_base_url")
     @classmethod

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 
 import aiohttp
 import pytest
@@ -40,3 +42,31 @@ async def test_serve_refuses_to_start_without_the_link_secret(store: RedisStore,
         ConfigError, match=r"relay.link_secret_env: the environment variable CLASSPULSE_LINK_SECRET"
     ):
         await serve(relay_config(port=free_port()), store, clock, environ={})
+
+
+@pytest.mark.parametrize("access_log", [False, True])
+async def test_requests_are_logged_only_when_the_access_log_is_on_and_never_with_the_token(
+    store: RedisStore, clock: ManualClock, caplog: pytest.LogCaptureFixture, access_log: bool
+) -> None:
+    port = free_port()
+    ready = asyncio.Event()
+    config = relay_config(port=port, access_log=access_log)
+    task = asyncio.create_task(serve(config, store, clock, environ=ENV, ready=ready))
+    await asyncio.wait_for(ready.wait(), timeout=5)
+    caplog.set_level(logging.INFO, logger="aiohttp.access")
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{port}/j/SecretToken123", allow_redirects=False),
+    ):
+        pass
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    if access_log:
+        [line] = lines
+        assert '"GET /j/…"' in line
+    else:
+        assert lines == []
+    assert "SecretToken123" not in caplog.text
