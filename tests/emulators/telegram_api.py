@@ -35,7 +35,8 @@ from tests.emulators.telegram_html import HtmlError, parse_html
 if TYPE_CHECKING:
     from aiogram import Bot
 
-DEFAULT_TOKEN = "123456789:AAH-emulated-token_for-tests-0123456789"
+# Shaped as aiogram checks a token (digits, colon, secret), and plainly not a real one.
+DEFAULT_TOKEN = "123456789:fake-token-for-the-emulator"
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
 UPDATE_TYPES = frozenset(
