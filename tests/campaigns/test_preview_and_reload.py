@@ -9,7 +9,7 @@ import re
 import signal
 import sys
 import tomllib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +21,15 @@ from bot.app import App, build_app
 from bot.cli import app as cli
 from bot.clock import ManualClock
 from bot.config import Config, parse_config
-from bot.domain import Identity, Interaction, InteractionKind, Platform
+from bot.domain import Identity, Platform
 from bot.preview import preview
 from bot.recording import Recording, export_recording, parse_line, read_recording
 from bot.reload import reload_config
 from bot.reload_listener import ConfigReloader
 from bot.simulated_time import advance
 from bot.usecases.replies import Actor
-from tests.core.conftest import EXAMPLE, TEACHER, enrol
+from tests.core.conftest import CLASS_AT, EXAMPLE, TEACHER, enrol, run_class
 
-K = InteractionKind
-CLASS_AT = datetime(2026, 11, 4, 18, 0, tzinfo=UTC)
 teacher = Actor(TEACHER)
 
 
@@ -41,40 +39,8 @@ async def real_run(app: App, clock: ManualClock) -> None:
     dc = await enrol(app, Platform.DISCORD, ["4", "5"])
     await app.store.learners.set_timezone(dc[0], "Asia/Shanghai")
     assert (await app.teacher.schedule(teacher, "python101", "wed 18:00 Decorators")).ok
-    await advance(app, clock, CLASS_AT)
-    assert (await app.teacher.live(teacher, "python101", "https://youtube.com/live/x")).ok
-    session = await app.store.classes.current("python101")
-    assert session is not None
     watch = {tg[0]: 58, tg[1]: 35, dc[0]: 50, dc[1]: 20}
-    events = [
-        Interaction(
-            K.WATCH_HEARTBEAT,
-            Platform.WEB,
-            f"hb-{lid}-{m}",
-            "python101",
-            lid,
-            CLASS_AT + timedelta(minutes=m),
-            class_id=session.id,
-            payload={"seconds": 60},
-        )
-        for lid, minutes in watch.items()
-        for m in range(minutes)
-    ]
-    events += [
-        Interaction(
-            K.OFFER_CLICK,
-            Platform.TELEGRAM,
-            f"click-{lid}",
-            "python101",
-            lid,
-            CLASS_AT + timedelta(minutes=45),
-            class_id=session.id,
-        )
-        for lid in (tg[0], dc[0])
-    ]
-    await app.store.intake.ingest(events)
-    await advance(app, clock, CLASS_AT + timedelta(minutes=60))
-    assert (await app.teacher.end(teacher, "python101")).ok
+    await run_class(app, clock, watch, offer_click={tg[0]: 1, dc[0]: 1})
     await advance(app, clock, CLASS_AT + timedelta(hours=1, minutes=30))
     await app.learner.stop(Identity(Platform.TELEGRAM, "3"), "stop-3", course_id="python101")
     await advance(app, clock, CLASS_AT + timedelta(days=7))

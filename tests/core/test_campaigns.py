@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,6 @@ from bot.domain import (
     ClassState,
     Delivery,
     Identity,
-    Interaction,
     InteractionKind,
     OutboundMessage,
     Platform,
@@ -26,10 +25,9 @@ from bot.simulated_time import advance
 from bot.usecases.replies import Actor
 from campaigns import jobs
 from campaigns.planner import PlannedStep
-from tests.core.conftest import TEACHER, enrol
+from tests.core.conftest import CLASS_AT, TEACHER, enrol, run_class
 
 K = InteractionKind
-CLASS_AT = datetime(2026, 11, 4, 18, 0, tzinfo=UTC)  # Wed 18:00 in London (GMT in November)
 teacher = Actor(TEACHER)
 
 
@@ -42,46 +40,6 @@ async def schedule(app: App) -> str:
     assert reply.ok, reply.text
     session = await app.store.classes.current("python101")
     assert session is not None
-    return session.id
-
-
-async def run_class(app: App, clock: ManualClock, watch: dict[str, int], **extra: dict[str, int]) -> str:
-    """Go live at CLASS_AT, learners watch (minutes) and act (kind -> {learner: count}), end after 60 min."""
-    await advance(app, clock, CLASS_AT)
-    assert (await app.teacher.live(teacher, "python101", "https://youtube.com/live/x")).ok
-    session = await app.store.classes.current("python101")
-    assert session is not None
-    events = [
-        Interaction(
-            K.WATCH_HEARTBEAT,
-            Platform.WEB,
-            f"hb-{lid}-{m}",
-            "python101",
-            lid,
-            CLASS_AT + timedelta(minutes=m),
-            class_id=session.id,
-            payload={"seconds": 60},
-        )
-        for lid, minutes in watch.items()
-        for m in range(minutes)
-    ]
-    for kind, per_learner in extra.items():
-        events += [
-            Interaction(
-                K(kind),
-                Platform.TELEGRAM,
-                f"{kind}-{lid}-{n}",
-                "python101",
-                lid,
-                CLASS_AT,
-                class_id=session.id,
-            )
-            for lid, count in per_learner.items()
-            for n in range(count)
-        ]
-    await app.store.intake.ingest(events)
-    await advance(app, clock, CLASS_AT + timedelta(minutes=60))
-    assert (await app.teacher.end(teacher, "python101")).ok
     return session.id
 
 
