@@ -27,6 +27,7 @@ from rich.table import Table
 from adapters.redis.intake import RedisIntake
 from adapters.redis.keys import Keys
 from adapters.redis.local_server import LocalRedisServer
+from bench.arguments import positive_int, readable_file
 from bot.domain import Interaction, InteractionKind, Platform
 
 console = Console()
@@ -136,13 +137,15 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--events", type=positive_int, default=200_000)
+    parser.add_argument("--batch", type=positive_int, default=500)
+    parser.add_argument("--rounds", type=positive_int, default=3)
     parser.add_argument(
         "--redis", help="use this Redis (its current database is flushed!) instead of a private one"
     )
-    parser.add_argument("--chat-log", type=Path, help="CSV with username,message columns to replay as chat")
+    parser.add_argument(
+        "--chat-log", type=readable_file, help="CSV with username,message columns to replay as chat"
+    )
     args = parser.parse_args(argv)
 
     if args.redis:

@@ -20,6 +20,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from bench.arguments import candidate, count, folds, listed, positive_int
 from bot.config import ScoringConfig
 from scoring.artifact import load_model
 from scoring.candidates import CANDIDATES, TITLES
@@ -154,19 +155,22 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--oulad", default=str(oulad.DEFAULT_DIR), help="the OULAD folder ('' skips it)")
-    parser.add_argument("--cutoffs", default="30,60,90", help="days after the module start, comma-separated")
     parser.add_argument(
-        "--synthetic", type=int, default=20_000, help="learners of the synthetic course (0 skips)"
+        "--cutoffs",
+        type=listed(positive_int),
+        default="30,60,90",
+        help="days after the module start, comma-separated",
     )
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--candidates", default=",".join(CANDIDATES))
+    parser.add_argument(
+        "--synthetic", type=count, default=20_000, help="learners of the synthetic course (0 skips)"
+    )
+    parser.add_argument("--folds", type=folds, default=5)
+    parser.add_argument("--candidates", type=listed(candidate), default=",".join(CANDIDATES))
     args = parser.parse_args(argv)
-    candidates = args.candidates.split(",")
+    candidates: list[str] = args.candidates
     figures: dict[str, float] = {}
     if args.oulad:
-        figures.update(
-            run_oulad(Path(args.oulad), [int(c) for c in args.cutoffs.split(",")], args.folds, candidates)
-        )
+        figures.update(run_oulad(Path(args.oulad), args.cutoffs, args.folds, candidates))
     if args.synthetic:
         figures.update(run_synthetic(args.synthetic, args.folds, candidates))
     return figures

@@ -45,6 +45,7 @@ from rich.table import Table
 
 from adapters.redis import RedisStore
 from adapters.redis.local_server import LocalRedisServer, free_port
+from bench.arguments import count, positive_float, positive_int
 from bot.clock import SystemClock
 from bot.config import Config, parse_config
 from bot.domain import ClassSession, ClassState
@@ -409,19 +410,25 @@ def main(argv: list[str] | None = None) -> list[Phase]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=float, default=5.0, help="length of each measured phase")
+    parser.add_argument("--seconds", type=positive_float, default=5.0, help="length of each measured phase")
     parser.add_argument(
         "--learners",
-        type=int,
+        type=positive_int,
         default=15_000,
         help="at --rate heartbeats/s, each learner beats every learners/rate s",
     )
-    parser.add_argument("--connections", type=int, default=64, help="requests in flight in the max phases")
-    parser.add_argument("--rate", type=float, default=3000, help="requests per second in the paced phases")
-    parser.add_argument("--interval", type=int, default=4, help="heartbeat interval of the relay, seconds")
-    parser.add_argument("--batch-window-ms", type=int, default=5)
     parser.add_argument(
-        "--warm-up", type=float, default=60.0, help="longest the warm-up pass may take, seconds"
+        "--connections", type=positive_int, default=64, help="requests in flight in the max phases"
+    )
+    parser.add_argument(
+        "--rate", type=positive_float, default=3000, help="requests per second in the paced phases"
+    )
+    parser.add_argument(
+        "--interval", type=positive_int, default=4, help="heartbeat interval of the relay, seconds"
+    )
+    parser.add_argument("--batch-window-ms", type=count, default=5)
+    parser.add_argument(
+        "--warm-up", type=positive_float, default=60.0, help="longest the warm-up pass may take, seconds"
     )
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
     parser.add_argument("--profile", metavar="FILE", help="profile the server with cProfile into FILE")

@@ -30,6 +30,7 @@ from adapters.redis.bulk import RawBulk
 from adapters.redis.classes import RedisClasses
 from adapters.redis.keys import Keys
 from adapters.redis.local_server import LocalRedisServer
+from bench.arguments import candidate, folds, listed, positive_int
 from bot.domain import ClassSession, ClassState, Platform
 from bot.history import COUNTED_KINDS, PLATFORM_BITS
 from scoring.datasets.synthetic import SyntheticCourse, generate
@@ -232,12 +233,15 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--learners", type=int, default=1_000_000)
-    parser.add_argument("--classes", type=int, default=8)
-    parser.add_argument("--train", type=int, default=20_000, help="learners of the training course")
-    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--learners", type=positive_int, default=1_000_000)
+    parser.add_argument("--classes", type=positive_int, default=8)
+    parser.add_argument("--train", type=positive_int, default=20_000, help="learners of the training course")
+    parser.add_argument("--folds", type=folds, default=3)
     parser.add_argument(
-        "--candidates", default="logistic,boosting", help="comma-separated: knn,logistic,boosting"
+        "--candidates",
+        type=listed(candidate),
+        default="logistic,boosting",
+        help="comma-separated: knn,logistic,boosting",
     )
     parser.add_argument(
         "--redis", help="use this Redis (its current database is flushed!) instead of a private one"
@@ -250,7 +254,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="classpulse-bench-") as tmp:
         model_path = Path(tmp) / "model.joblib"
         with console.status(f"training on {args.train:,} synthetic learners…"):
-            trained = train_model(args.train, args.folds, args.candidates.split(","), model_path)
+            trained = train_model(args.train, args.folds, args.candidates, model_path)
         with console.status(f"generating {args.learners:,} learners…"):
             course = generate(args.learners, classes=args.classes, seed=11, course_id=COURSE)
         now_ms = int(course.history.read_at.timestamp() * 1000)

@@ -46,6 +46,7 @@ from adapters.redis.local_server import LocalRedisServer
 from adapters.telegram.client import make_bot
 from adapters.telegram.governor import RateGovernor
 from adapters.telegram.messenger import TelegramMessenger
+from bench.arguments import count, listed, positive_float, positive_int
 from bot import formatting
 from bot.clock import SystemClock
 from bot.config import Config, parse_config
@@ -468,12 +469,19 @@ def main(argv: list[str] | None = None) -> list[Run]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--messages", type=int, default=3000)
-    parser.add_argument("--limits", default="30,1000", help="messages a second per bot, comma-separated")
+    parser.add_argument("--messages", type=positive_int, default=3000)
     parser.add_argument(
-        "--faults", type=int, default=10, help="429s injected in the second run of each limit"
+        "--limits",
+        type=listed(positive_float),
+        default="30,1000",
+        help="messages a second per bot, comma-separated",
     )
-    parser.add_argument("--dispatchers", type=int, default=1, help="dispatcher processes sharing the outbox")
+    parser.add_argument(
+        "--faults", type=count, default=10, help="429s injected in the second run of each limit"
+    )
+    parser.add_argument(
+        "--dispatchers", type=positive_int, default=1, help="dispatcher processes sharing the outbox"
+    )
     parser.add_argument("--profile", action="store_true", help="split the dispatcher's CPU by part")
     parser.add_argument(
         "--redis", help="use this Redis instead of a private redis-server (keys under bench-*)"
@@ -484,7 +492,7 @@ def main(argv: list[str] | None = None) -> list[Run]:
         share = asyncio.run(dispatch(Job(**json.loads(args.worker))))
         print(json.dumps(asdict(share)))
         return []
-    limits = [float(x) for x in args.limits.split(",")]
+    limits: list[float] = args.limits
 
     def go(url: str) -> tuple[list[Run], Run | None]:
         return asyncio.run(run_all(url, args.messages, limits, args.faults, args.dispatchers, args.profile))
