@@ -21,6 +21,7 @@ from collections.abc import Mapping
 
 from aiogram import Bot
 from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramUnauthorizedError
+from aiogram.utils.token import TokenValidationError
 from aiohttp import web
 
 from adapters.telegram.bot import TelegramBot, assemble
@@ -93,7 +94,13 @@ class TelegramService:
                     f"the webhook secret in {secret_var} is missing or not 1-256 characters of A-Z, a-z, "
                     f'0-9, _ and -: export {secret_var}="$(openssl rand -hex 32)"'
                 )
-        self._bot = make_bot(token, self.settings)
+        try:
+            self._bot = make_bot(token, self.settings)
+        except TokenValidationError:  # aiogram checks the shape before any request
+            raise ServiceError(
+                f"the value of {var} is not a Telegram bot token (digits, a colon, then letters, with no "
+                f"spaces): copy the bot's token from @BotFather (/mybots, the bot, API Token) into {var}"
+            ) from None
         try:
             await self._start(self._bot, links, webhook_secret)
         except BaseException:

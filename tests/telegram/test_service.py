@@ -77,6 +77,21 @@ async def test_a_rejected_token_says_what_to_do_without_showing_it(
     assert tg.stats.calls["getUpdates"] == 0
 
 
+@pytest.mark.parametrize("token", ["MTA1NjA4.a-discord.token", "123456:ABC DEF"])
+async def test_a_value_that_is_not_a_telegram_token_says_so_without_showing_it(
+    tg: TelegramEmulator, make_app: MakeApp, token: str
+) -> None:
+    service = TelegramService(await make_app(tg), environ={TOKEN_VAR: token, LINK_VAR: LINK_SECRET})
+    message = await refusal(service)
+    assert message == (
+        "the value of CLASSPULSE_TELEGRAM_TOKEN is not a Telegram bot token (digits, a colon, then letters, "
+        "with no spaces): copy the bot's token from @BotFather (/mybots, the bot, API Token) into "
+        "CLASSPULSE_TELEGRAM_TOKEN"
+    )
+    assert token not in message
+    assert tg.stats.calls["getMe"] == 0
+
+
 async def test_a_missing_deep_link_secret_names_its_variable(tg: TelegramEmulator, make_app: MakeApp) -> None:
     service = TelegramService(await make_app(tg), environ={TOKEN_VAR: tg.token})
     assert (await refusal(service)).startswith(
