@@ -54,6 +54,8 @@ class Answers:
             )
             if delivery.status is not DeliveryStatus.DELIVERED:
                 log.warning("telegram: a poll for chat %s was not posted: %s", chat_id, delivery.reason)
+                refusal = Reply.refusal(f"I could not post the poll here: {delivery.reason}.")
+                await self.send(chat_id, refusal, f"{key}:failed")
             return delivery
         if reply.private and chat_id != asker_id:
             delivery = await self.send(asker_id, reply, key)

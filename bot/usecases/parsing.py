@@ -174,12 +174,23 @@ def parse_count(args: str, command: str, default: int, low: int = 1, high: int =
     return int(text)
 
 
+POLL_QUESTION_MAX = 300
+POLL_OPTION_MAX = 100
+
+
 def parse_poll(args: str) -> tuple[str, list[str]]:
     parts = [p.strip() for p in args.split("|")]
     if len(parts) < 3 or not all(parts):
         raise UsageError("poll", "A poll needs a question and at least two options, separated by |.")
     if len(parts) > 11:
         raise UsageError("poll", "A poll can have at most 10 options.")
+    # Telegram's limits (Discord's are stricter for options, and its slash command enforces them itself).
+    if len(parts[0]) > POLL_QUESTION_MAX:
+        raise UsageError("poll", f"The question is {len(parts[0])} characters; at most {POLL_QUESTION_MAX}.")
+    if too_long := [option for option in parts[1:] if len(option) > POLL_OPTION_MAX]:
+        raise UsageError(
+            "poll", f"Options have at most {POLL_OPTION_MAX} characters; {too_long[0][:20]!r}… is longer."
+        )
     return parts[0], parts[1:]
 
 

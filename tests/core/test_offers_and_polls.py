@@ -96,6 +96,18 @@ async def test_a_poll_asks_the_adapter_to_post_it_for_the_live_class(app: App) -
     assert bad.text.startswith("A poll needs a question and at least two options, separated by |.")
 
 
+async def test_a_poll_longer_than_telegram_allows_gets_usage_help_not_a_silent_failure(app: App) -> None:
+    await go_live(app)
+    long_question = await answer(app.teacher.poll(teacher, "python101", "Why" + "?" * 300 + " | A | B"))
+    long_option = await answer(app.teacher.poll(teacher, "python101", "Which? | " + "x" * 101 + " | B"))
+
+    assert long_question.poll is None
+    assert long_option.poll is None
+    assert long_question.text.startswith("The question is 303 characters; at most 300.")
+    assert long_option.text.startswith(f"Options have at most 100 characters; {'x' * 20!r}… is longer.")
+    assert long_option.text.splitlines()[1].startswith("Usage: /poll")
+
+
 def test_callbacks_round_trip_and_foreign_data_is_ignored() -> None:
     assert Callback.parse(Callback(Action.JOIN, "python101", "c3").encode()) == Callback(
         Action.JOIN, "python101", "c3"

@@ -9,6 +9,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.domain import FlashOffer, InteractionKind
 from bot.usecases.countdown import OfferCountdowns, seconds_to_next_change
+from tests.emulators.telegram_api import Fault
 from tests.telegram.classroom import COURSE, Classroom
 from tests.telegram.conftest import OpenRoom
 
@@ -144,6 +145,16 @@ async def test_a_poll_is_native_non_anonymous_and_its_answers_count_for_the_clas
     assert session is not None
     [bob] = await room.app.store.activity.for_class(session)
     assert bob.count(InteractionKind.POLL_ANSWER) == 1
+
+
+async def test_a_poll_telegram_refuses_is_told_to_the_teacher(room: Classroom) -> None:
+    await room.go_live()
+    room.tg.inject_fault(Fault(400, "Bad Request: poll options must be unique"), method="sendPoll")
+
+    await room.say(room.teacher, "/poll Which? | Same | Same")
+
+    assert not [m for m in room.tg.messages(room.group.id) if m.poll_id]
+    assert room.group_texts()[-1].startswith("I could not post the poll here:")
 
 
 async def test_an_offer_is_announced_with_a_claim_link_and_its_countdown_stops_with_the_bot(
