@@ -187,7 +187,9 @@ class IdIndex:
         self._exact = bool(len(hashes) < 2 or (np.diff(self._sorted) != 0).all())
 
     def _as_words(self, values: Bytes) -> NDArray[np.uint64]:
-        words: NDArray[np.uint64] = values.astype(f"S{self._width}").view(np.uint64).reshape(len(values), -1)
+        # The column count is given, not inferred: numpy cannot infer it for an empty course.
+        as_words = values.astype(f"S{self._width}").view(np.uint64)
+        words: NDArray[np.uint64] = as_words.reshape(len(values), self._width // 8)
         return words
 
     def rows(self, keys: Bytes) -> Ints:

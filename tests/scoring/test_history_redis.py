@@ -154,6 +154,19 @@ async def test_a_course_is_read_back_as_columns_by_both_paths(store: RedisStore,
     assert raw.attended[order].tolist() == client.attended.tolist()
 
 
+@pytest.mark.parametrize("raw_from", [0, 10**9])
+async def test_a_course_nobody_joined_yet_reads_as_no_rows(
+    store: RedisStore, redis_url: str, raw_from: int
+) -> None:
+    history = await RedisHistory(store.client, store.keys, redis_url, raw_from=raw_from).read("new", T0)
+    assert history.learner_ids.tolist() == []
+    assert history.bought.tolist() == []
+
+
+def test_an_empty_id_index_finds_nothing() -> None:
+    assert IdIndex(np.array([], dtype="S8")).rows(np.array([b"tg-1"])).tolist() == [-1]
+
+
 async def test_a_few_learners_are_read_alone(store: RedisStore) -> None:
     await seed(store)
     h = await store.history.read("py", T0 + timedelta(days=10), ["tg-1", "nobody"])
