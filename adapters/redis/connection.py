@@ -10,6 +10,7 @@ import redis
 import redis.asyncio as aioredis
 
 from adapters.redis.packing import CONNECTION_CLASS
+from bot.ports import StoreUnavailable
 
 MEMORY_URL = "memory://"
 
@@ -51,4 +52,8 @@ def open_redis(url: str) -> RedisHandle:
         return RedisHandle(url, client, server)
     # For redis:// only: rediss:// and unix:// URLs choose their own connection class (TLS, socket file).
     options: dict[str, Any] = {"connection_class": CONNECTION_CLASS} if CONNECTION_CLASS else {}
-    return RedisHandle(url, aioredis.Redis.from_url(url, decode_responses=True, **options))
+    try:
+        redis_client = aioredis.Redis.from_url(url, decode_responses=True, **options)
+    except ValueError as exc:  # an unknown scheme, a port that is not a number: the user's URL, said plainly
+        raise StoreUnavailable(f"{redacted(url)}: {exc} (or memory:// for the embedded store)") from None
+    return RedisHandle(url, redis_client)

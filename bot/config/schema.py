@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.config.campaigns import (
     CampaignConfig,
@@ -28,10 +28,24 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+REDIS_SCHEMES = ("memory", "redis", "rediss", "unix")
+
+
 class StorageConfig(Section):
     redis_url: str = "memory://"
     key_prefix: Slug = "cp"
     dedup_window: Duration = timedelta(days=7)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        scheme, sep, _ = value.partition("://")
+        if not sep or scheme not in REDIS_SCHEMES:
+            raise Invalid(
+                f"{value.rsplit('@', maxsplit=1)[-1]!r} is not a Redis URL",
+                "redis://host:6379/0, rediss://… (TLS), unix:///path/to/redis.sock, or memory://",
+            )
+        return value
 
 
 class TeachersConfig(Section):

@@ -92,6 +92,24 @@ def test_an_unknown_timezone_is_an_error_with_a_suggestion(tmp_path: Path) -> No
     )
 
 
+def test_a_storage_url_that_is_not_a_redis_url_is_an_error_without_its_password(tmp_path: Path) -> None:
+    data = example()
+    data["storage"] = {"redis_url": "localhost:6379"}
+    _, lines = check(write(tmp_path, data))
+    assert any(
+        line.endswith(
+            "storage.redis_url: 'localhost:6379' is not a Redis URL (redis://host:6379/0, "
+            "rediss://… (TLS), unix:///path/to/redis.sock, or memory://)"
+        )
+        for line in lines
+    )
+
+    data["storage"] = {"redis_url": "http://user:s3cret@cache.example.com"}
+    _, lines = check(write(tmp_path, data))
+    assert any("storage.redis_url: 'cache.example.com' is not a Redis URL" in line for line in lines)
+    assert not any("s3cret" in line for line in lines)
+
+
 def test_an_offset_that_cannot_be_parsed_is_an_error(tmp_path: Path) -> None:
     data = example()
     data["campaigns"][0]["steps"][0]["offset"] = "24 hours"

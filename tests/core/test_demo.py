@@ -52,6 +52,14 @@ def test_the_demo_refuses_an_unreachable_redis_in_one_line() -> None:
     assert "Traceback" not in result.output
 
 
+def test_a_url_of_another_scheme_is_refused_in_one_line() -> None:
+    result = CliRunner().invoke(app, ["demo", "--learners", "5", "--redis", "http://u:s3cret@cache:6379"])
+    assert result.exit_code == 2
+    assert "http://u:***@cache:6379: Redis URL must specify one of the following schemes" in result.output
+    assert "Traceback" not in result.output
+    assert "s3cret" not in result.output
+
+
 def test_a_redis_password_never_appears_in_an_error() -> None:
     result = CliRunner().invoke(app, ["demo", "--learners", "5", "--redis", "redis://u:s3cret@127.0.0.1:1/0"])
     assert result.exit_code == 2
