@@ -23,11 +23,15 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from bot.app import App
 from bot.config import ConfigError, load_config
 from bot.reload import ReloadReport, refused, reload_config
 
 log = logging.getLogger(__name__)
+
+RETRY_AFTER = 1.0  # seconds between tries while Redis does not answer
 
 
 def request_channel(key_prefix: str) -> str:
@@ -71,6 +75,11 @@ class ConfigReloader:
         self._signal_set = False
         self.reports: list[ReloadReport] = []
 
+    @property
+    def listening(self) -> bool:
+        """Whether `classpulse config reload` requests reach this process (the listener is running)."""
+        return self._task is not None and not self._task.done()
+
     async def reload_now(self) -> ReloadReport:
         """Read the file again and apply it; one reload at a time."""
         async with self._lock:
@@ -99,13 +108,27 @@ class ConfigReloader:
         asyncio.get_running_loop().create_task(self.reload_now())
 
     async def _listen(self, prefix: str) -> None:
+        lost = False
         while True:
-            message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-            if message is None:
-                continue
-            log.warning("reload requested on %s: reloading %s", request_channel(prefix), self.path)
-            report = await self.reload_now()
-            await self.app.store.client.publish(result_channel(prefix), report_json(report))
+            try:
+                message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if lost:
+                    log.warning(
+                        "config reload: Redis answers again; listening on %s", request_channel(prefix)
+                    )
+                    lost = False
+                if message is None:
+                    continue
+                log.warning("reload requested on %s: reloading %s", request_channel(prefix), self.path)
+                report = await self.reload_now()
+                await self.app.store.client.publish(result_channel(prefix), report_json(report))
+            except RedisError as exc:
+                # Redis went away: keep trying (redis-py subscribes again on reconnecting) rather than end
+                # the listener, which would leave `classpulse config reload` unanswered for good.
+                if not lost:
+                    log.warning("config reload: Redis does not answer (%s); retrying", type(exc).__name__)
+                    lost = True
+                await asyncio.sleep(RETRY_AFTER)
 
     async def stop(self) -> None:
         if self._signal_set:
@@ -117,6 +140,7 @@ class ConfigReloader:
                 await self._task
             self._task = None
         if self._pubsub is not None:
-            await self._pubsub.unsubscribe()
+            with suppress(RedisError):  # a store that is gone has no subscription left to end
+                await self._pubsub.unsubscribe()
             await self._pubsub.aclose()
             self._pubsub = None

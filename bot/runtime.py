@@ -138,7 +138,10 @@ async def serve(
     finally:
         stop.set()
         if reloader is not None:
-            await reloader.stop()
+            try:
+                await reloader.stop()
+            except Exception:  # whatever it is, the services, tasks and store below must still close
+                log.exception("the config reload listener did not stop cleanly")
         for service in reversed(services):
             try:
                 await service.stop()

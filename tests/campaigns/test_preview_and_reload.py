@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import tomli_w
 from typer.testing import CliRunner
 
 from adapters.console import RecordingMessenger
+from adapters.redis.local_server import LocalRedisServer
 from bot.app import App, build_app
 from bot.cli import app as cli
 from bot.clock import ManualClock
@@ -216,3 +218,23 @@ async def test_sighup_and_the_reload_command_both_reload_a_running_process(
         assert len(reloader.reports) == 2
     finally:
         await reloader.stop()
+
+
+async def test_the_reload_listener_outlives_a_redis_that_goes_away_and_stops_cleanly(
+    config: Config, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "classpulse.toml"
+    path.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    with LocalRedisServer() as server:
+        app = await build_app(
+            config, clock=ManualClock(CLASS_AT), redis_url=server.url, scheduler_mode="manual"
+        )
+        reloader = ConfigReloader(app, path, handle_sighup=False)
+        await reloader.start()
+        server.stop()
+        await asyncio.sleep(2.5)  # the listener's waits for a message fail now, more than once
+
+        assert reloader.listening  # still trying, not dead
+        await reloader.stop()  # does not raise the lost connection
+        await app.close()
+    assert "config reload: Redis does not answer" in caplog.text
