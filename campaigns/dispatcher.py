@@ -76,8 +76,10 @@ class Dispatcher:
 
     async def _handle_all(self, envelopes: Sequence[Envelope]) -> None:
         gate = asyncio.Semaphore(self.concurrency)
-        buyers: dict[str, set[str]] = {}
-        live = await self._live_courses({e.message.course_id for e in envelopes if e.message.promotional})
+        promoted = {e.message.course_id for e in envelopes if e.message.promotional}
+        # Read before the sends start: checked inside them, every concurrent send would read the set again.
+        buyers = {course: await self.activity.buyers(course) for course in sorted(promoted)}
+        live = await self._live_courses(promoted)
         # The opt-out check needs each learner's profile: read them all in one round trip.
         profiles = await self.learners.get_many(
             sorted(
@@ -87,10 +89,7 @@ class Dispatcher:
 
         async def one(envelope: Envelope) -> None:
             async with gate:
-                course = envelope.message.course_id
-                if envelope.message.promotional and course not in buyers:
-                    buyers[course] = await self.activity.buyers(course)
-                await self._handle(envelope, buyers.get(course, set()), live, profiles)
+                await self._handle(envelope, buyers.get(envelope.message.course_id, set()), live, profiles)
 
         await asyncio.gather(*(one(e) for e in envelopes))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import pytest
 
@@ -21,9 +22,11 @@ from bot.domain import (
     Platform,
     Purchase,
 )
+from bot.ports import Activity
 from bot.simulated_time import advance
 from bot.usecases.replies import Actor
 from campaigns import jobs
+from campaigns.dispatcher import Dispatcher
 from campaigns.planner import PlannedStep
 from tests.core.conftest import CLASS_AT, TEACHER, enrol, run_class
 
@@ -342,3 +345,50 @@ async def test_a_step_that_allows_it_mentions_unreachable_learners_in_the_course
     ]
     assert all(s.message.buttons[0].callback == "start:python101:c1" for s in group)
     assert all("PY-" not in s.rendered for s in group)  # nothing personal in the group
+
+
+async def test_a_batch_of_promotions_reads_each_courses_buyers_once_and_skips_them(
+    app: App, clock: ManualClock
+) -> None:
+    ids = await enrol(app, Platform.TELEGRAM, [str(n) for n in range(40)])
+    await app.store.activity.mark_buyer("python101", ids[0])
+    reads: list[str] = []
+
+    class CountedActivity:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(app.store.activity, name)
+
+        async def buyers(self, course_id: str) -> set[str]:
+            reads.append(course_id)
+            return await app.store.activity.buyers(course_id)
+
+    dispatcher = Dispatcher(
+        app.store.outbox,
+        app.store.learners,
+        cast(Activity, CountedActivity()),
+        {Platform.TELEGRAM: RecordingMessenger(Platform.TELEGRAM)},
+        clock,
+        consumer="batch",
+    )
+    offers = [
+        OutboundMessage(
+            f"offer:{lid}",
+            Platform.TELEGRAM,
+            lid.removeprefix("tg-"),
+            "20% off",
+            private=True,
+            course_id="python101",
+            learner_id=lid,
+            campaign_id="promo",
+            step_id="s",
+            promotional=True,
+        )
+        for lid in ids
+    ]
+    await app.store.outbox.enqueue(offers, clock.now())
+
+    await dispatcher.drain()
+
+    assert reads == ["python101"]
+    assert dispatcher.outcomes["delivered"] == 39
+    assert dispatcher.outcomes["suppressed"] == 1  # the buyer
