@@ -36,6 +36,9 @@ class RedisActivity:
     async def buyers(self, course_id: str) -> set[str]:
         return str_set(await self._client.smembers(self._keys.buyers(course_id)))
 
+    async def bought(self, course_id: str, learner_id: str) -> bool:
+        return bool(await self._client.sismember(self._keys.buyers(course_id), learner_id))
+
     async def mark_buyer(self, course_id: str, learner_id: str) -> None:
         await self._client.sadd(self._keys.buyers(course_id), learner_id)
 

@@ -128,7 +128,7 @@ class LearnerCommands:
                 )
             ]
         )
-        if learner_id in await self.activity.buyers(course_id):
+        if await self.activity.bought(course_id, learner_id):
             return Reply(f"You already own {formatting.bold(course.name)}: thank you!", private=True)
         coupon = await self.issuer.issue(
             offer.pool, course_id, learner_id, f"flash:{course_id}:{offer_id}:{learner_id}", now

@@ -64,6 +64,19 @@ async def test_claiming_gives_one_personal_code_privately_and_counts_an_offer_cl
     assert counters["offer_click"] == "2"
 
 
+async def test_a_learner_who_bought_gets_thanks_not_a_code(app: App) -> None:
+    await go_live(app)
+    offer = (await app.teacher.offer(teacher, "python101", "hot-48h 10")).offer
+    assert offer is not None
+    await app.learner.claim_offer(ada, "press-0", "python101", offer.id, name="Ada")  # knows her id now
+    await app.store.activity.mark_buyer("python101", "tg-7")
+
+    reply = await app.learner.claim_offer(ada, "press-1", "python101", offer.id)
+
+    assert formatting.plain(reply.text) == "You already own Python 101: thank you!"
+    assert len(await app.store.coupons.for_learner("tg-7")) == 1  # only the one from before she bought
+
+
 async def test_a_claim_after_the_end_is_refused(app: App, clock: ManualClock) -> None:
     await go_live(app)
     offer = (await app.teacher.offer(teacher, "python101", "warm-7d 5")).offer
