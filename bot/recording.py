@@ -40,7 +40,12 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+    if not value:
+        return None
+    when = datetime.fromisoformat(value)
+    if when.tzinfo is None:  # a replay runs on real calendars (quiet hours, reminders): the zone matters
+        raise ValueError(f"{value!r} has no time zone (e.g. 2026-11-06T09:00+00:00)")
+    return when
 
 
 def learner_line(learner: Learner, courses: list[str]) -> dict[str, Any]:
@@ -142,6 +147,8 @@ def read_recording(path: Path) -> Recording:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise RecordingError(f"{path}: cannot read the file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise RecordingError(f"{path}: not a text file (a recording is JSON lines in UTF-8)") from None
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue

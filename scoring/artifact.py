@@ -106,9 +106,22 @@ class TrainedModel:
         return proba
 
 
+def check_writable(path: Path) -> None:
+    """Raise ScoringError unless a model can be saved at `path` (checked before training, not after)."""
+    if path.is_dir():
+        raise ScoringError(f"{path}: is a folder; give a file name such as {path / 'model.joblib'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise ScoringError(f"{path}: cannot save a model here: {exc.strerror}") from None
+    os.close(fd)
+    Path(tmp).unlink()
+
+
 def _atomic_write(path: Path, write: Any) -> None:
     """Write through a temporary file and rename, so a crash never leaves half a model behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    check_writable(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
     try:

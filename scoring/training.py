@@ -26,7 +26,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from threadpoolctl import threadpool_limits
 
 from scoring import candidates as cands
-from scoring.artifact import TrainedModel, libraries, save_model, sha256_file, sha256_frame
+from scoring.artifact import (
+    TrainedModel,
+    check_writable,
+    libraries,
+    save_model,
+    sha256_file,
+    sha256_frame,
+)
 from scoring.errors import ScoringError
 from scoring.explain import fit_explainer
 from scoring.leakage import Leak, find_leaks
@@ -161,6 +168,8 @@ def train_frame(
     columns: Sequence[Column] | None = None,
 ) -> TrainReport:
     """Train on a frame already in memory; `columns` skips type detection (the store's features are known)."""
+    if out is not None:
+        check_writable(out)  # now, not after minutes of training
     # One thread per fit: on a small or busy machine OpenMP's spinning threads make boosting many times
     # slower than a single thread (measured: 1.6 s against 0.06 s for a 1,000-row fit on 2 busy cores).
     with threadpool_limits(limits=1):

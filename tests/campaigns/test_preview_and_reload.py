@@ -120,6 +120,40 @@ def test_a_broken_recording_is_named_with_its_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+def test_a_recording_with_times_without_a_zone_or_not_text_is_refused_in_one_line(tmp_path: Path) -> None:
+    naive = tmp_path / "naive.jsonl"
+    naive.write_text(
+        json.dumps(
+            {
+                "type": "class",
+                "course": "python101",
+                "id": "c1",
+                "title": "Decorators",
+                "state": "scheduled",
+                "scheduled_at": "2026-11-04T18:00:00",
+                "started_at": None,
+                "ended_at": None,
+                "stream_url": "",
+                "planned_minutes": 60,
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    binary = tmp_path / "binary.jsonl"
+    binary.write_bytes(b"\xff\xfe\n")
+    for path, said in (
+        (naive, f"{naive}:1: '2026-11-04T18:00:00' has no time zone"),
+        (binary, f"{binary}: not a text file (a recording is JSON lines in UTF-8)"),
+    ):
+        result = CliRunner().invoke(
+            cli, ["campaigns", "preview", "--config", str(EXAMPLE), "--events", str(path)]
+        )
+        assert result.exit_code == 2
+        assert said in result.output
+        assert "Traceback" not in result.output
+
+
 def edited(config: Config, change: Any) -> Config:
     data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     change(data)

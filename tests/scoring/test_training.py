@@ -185,6 +185,19 @@ def test_bad_input_is_a_one_line_error(table_file: Path, tmp_path: Path) -> None
     assert not out.exists()
 
 
+def test_a_model_path_that_cannot_be_written_is_refused_before_training(
+    table_file: Path, tmp_path: Path
+) -> None:
+    a_file = tmp_path / "taken"
+    a_file.write_text("")
+    for out, message in (
+        (tmp_path, "is a folder; give a file name such as"),
+        (a_file / "m.joblib", "cannot save a model here"),
+    ):
+        with pytest.raises(ScoringError, match=message):
+            train(table_file, "bought", None, None, [], out, candidates=["boosting"])
+
+
 def test_held_out_rows_are_graded_for_every_candidate_but_do_not_choose(tmp_path: Path) -> None:
     frame = engagement_table(500)
     frame["cohort"] = np.where(np.arange(len(frame)) < 350, "2013J", "2014J")
