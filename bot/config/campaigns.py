@@ -20,7 +20,7 @@ from pydantic import (
 
 from bot.config.audience import EVERYONE, Audience, describe, parse_audience
 from bot.config.problems import Invalid
-from bot.config.types import Duration, Slug
+from bot.config.types import Duration, EnvName, Slug
 
 # Steps that fire once per class, planned when the class is scheduled, goes live or ends.
 CLASS_TRIGGERS = ("before_class", "class_started", "class_ended")
@@ -36,7 +36,6 @@ Trigger = Literal[
     "coupon_expiring",
     "recurring",
 ]
-_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 class _Section(BaseModel):
@@ -214,11 +213,11 @@ class CampaignEngineConfig(_Section):
     # (or to the step whose coupon it used); conversions in reports count within it too.
     attribution_window: Duration = timedelta(days=7)
     # The secret that signs the personal `ref` in buy links (environment variable name); unset: no ref.
-    link_secret_env: str = Field(default="CLASSPULSE_LINK_SECRET", pattern=_ENV_NAME)
+    link_secret_env: EnvName = "CLASSPULSE_LINK_SECRET"
 
 
 class PurchaseWebhookConfig(_Section):
     enabled: bool = False
     # The shared HMAC-SHA256 secret lives in this environment variable, never in the file.
-    secret_env: str = Field(default="CLASSPULSE_PURCHASE_SECRET", pattern=_ENV_NAME)
+    secret_env: EnvName = "CLASSPULSE_PURCHASE_SECRET"
     max_age: Duration = timedelta(minutes=5)  # older (or further in the future) timestamps are refused

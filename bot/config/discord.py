@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from bot.config.problems import Invalid
-from bot.config.types import Duration
+from bot.config.types import Duration, EnvName
 
 _SNOWFLAKE_MAX = 2**63 - 1
 DISCORD_API = "https://discord.com/api/v10"
@@ -54,7 +54,7 @@ class DiscordConfig(_Section):
     """`[discord]`: the bot account, its intents, and where its slash commands are registered."""
 
     enabled: bool = False
-    token_env: str = Field(default="CLASSPULSE_DISCORD_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    token_env: EnvName = "CLASSPULSE_DISCORD_TOKEN"
     # 0: take the application id from the token at login (it is the bot user's application).
     application_id: Snowflake = 0
     # Servers whose slash commands are synced at start (immediate); global_sync registers them everywhere

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.config.problems import ConfigError, ConfigProblem, Invalid
-from bot.config.types import Duration
+from bot.config.types import Duration, EnvName
 
 # The shortest secret accepted for signing links: 32 characters of `secrets.token_urlsafe` carry ~190 bits.
 MIN_SECRET_LENGTH = 32
@@ -43,7 +43,7 @@ class RelayConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     heartbeat_interval: Duration = timedelta(seconds=15)
-    link_secret_env: str = Field(default="CLASSPULSE_LINK_SECRET", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    link_secret_env: EnvName = "CLASSPULSE_LINK_SECRET"
     # A link keeps working this long after its class ended (late viewers, the last heartbeats).
     link_grace: Duration = timedelta(hours=2)
     # And never longer than this after its class started (or was scheduled to start).

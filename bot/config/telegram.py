@@ -10,20 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from bot.config.problems import ConfigProblem, Invalid
-from bot.config.types import Duration
-
-
-def _matching(pattern: str, expected: str) -> AfterValidator:
-    # Own messages rather than `Field(pattern=...)`, so an admin reads what a valid value looks like.
-    compiled = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if not compiled.fullmatch(value):
-            raise Invalid(f"{value!r} is not valid", expected)
-        return value
-
-    return AfterValidator(check)
-
+from bot.config.types import Duration, EnvName, matching
 
 MIN_LINK_SECRET_BYTES = (
     16  # the deep links' HMAC key: shorter ones are refused (adapters/telegram/deeplink.py)
@@ -47,9 +34,6 @@ def _positive(value: timedelta) -> timedelta:
     return value
 
 
-EnvName = Annotated[
-    str, _matching(r"[A-Za-z_][A-Za-z0-9_]*", "the name of an environment variable, e.g. MY_TOKEN")
-]
 PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
 
 
@@ -68,9 +52,9 @@ class TelegramLimits(_Section):
 
 class TelegramWebhook(_Section):
     url: Annotated[
-        str, _matching(r"(https://\S+)?", "a public https:// address, e.g. https://bot.example.com/tg")
+        str, matching(r"(https://\S+)?", "a public https:// address, e.g. https://bot.example.com/tg")
     ] = ""
-    path: Annotated[str, _matching(r"/[A-Za-z0-9/_.-]*", "a URL path such as /telegram/webhook")] = (
+    path: Annotated[str, matching(r"/[A-Za-z0-9/_.-]*", "a URL path such as /telegram/webhook")] = (
         "/telegram/webhook"
     )
     secret_env: EnvName = "CLASSPULSE_TELEGRAM_WEBHOOK_SECRET"
@@ -89,13 +73,13 @@ class TelegramWebhook(_Section):
 class TelegramConfig(_Section):
     enabled: bool = False
     token_env: EnvName = "CLASSPULSE_TELEGRAM_TOKEN"
-    api_server: Annotated[str, _matching(r"https?://\S+", "an http(s):// address")] = (
+    api_server: Annotated[str, matching(r"https?://\S+", "an http(s):// address")] = (
         "https://api.telegram.org"
     )
     mode: Literal["polling", "webhook"] = "polling"
     webhook: TelegramWebhook = TelegramWebhook()
     bot_username: Annotated[
-        str, _matching(r"([A-Za-z][A-Za-z0-9_]{3,31})?", "the bot's username without @, e.g. classpulse_bot")
+        str, matching(r"([A-Za-z][A-Za-z0-9_]{3,31})?", "the bot's username without @, e.g. classpulse_bot")
     ] = ""
     link_secret_env: EnvName = "CLASSPULSE_TELEGRAM_LINK_SECRET"
     link_valid_for: PositiveDuration = timedelta(hours=12)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BeforeValidator, Field, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 
 from bot.config.durations import DURATION_EXAMPLES, format_duration, parse_duration
 from bot.config.problems import Invalid
@@ -44,3 +45,21 @@ Duration = Annotated[timedelta, BeforeValidator(_duration), PlainSerializer(form
 TimeZone = Annotated[ZoneInfo, BeforeValidator(_timezone), PlainSerializer(str)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 SLUG_EXPECTED = "lower-case letters, digits, - and _, at most 40 characters, e.g. python101"
+
+
+def matching(pattern: str, expected: str) -> AfterValidator:
+    # Own messages rather than `Field(pattern=...)`, so an admin reads what a valid value looks like.
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise Invalid(f"{value!r} is not valid", expected)
+        return value
+
+    return AfterValidator(check)
+
+
+# Where a secret comes from: the configuration names the variable, never holds the value.
+EnvName = Annotated[
+    str, matching(r"[A-Za-z_][A-Za-z0-9_]*", "the name of an environment variable, e.g. MY_TOKEN")
+]

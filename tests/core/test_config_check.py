@@ -110,6 +110,21 @@ def test_a_storage_url_that_is_not_a_redis_url_is_an_error_without_its_password(
     assert not any("s3cret" in line for line in lines)
 
 
+def test_every_variable_name_for_a_secret_gets_the_same_hint(tmp_path: Path) -> None:
+    data = example()
+    data["purchase_webhook"]["secret_env"] = "my-secret"
+    data["discord"] = {"token_env": "my token"}
+    data["relay"]["link_secret_env"] = "1ST"
+    _, lines = check(write(tmp_path, data))
+    hint = "is not valid (the name of an environment variable, e.g. MY_TOKEN)"
+    for key, value in (
+        ("purchase_webhook.secret_env", "my-secret"),
+        ("discord.token_env", "my token"),
+        ("relay.link_secret_env", "1ST"),
+    ):
+        assert any(line.endswith(f"{key}: {value!r} {hint}") for line in lines), key
+
+
 def test_an_offset_that_cannot_be_parsed_is_an_error(tmp_path: Path) -> None:
     data = example()
     data["campaigns"][0]["steps"][0]["offset"] = "24 hours"
