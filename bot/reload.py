@@ -9,7 +9,7 @@ run). A new config that would need a restart (another store) is refused and the 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.app import App
 from bot.config import Config, StepConfig
@@ -28,7 +28,6 @@ class ReloadReport:
     moved: tuple[str, ...] = ()
     added: tuple[str, ...] = ()
     kept: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default=())
 
     def summary(self) -> str:
         if not self.applied:

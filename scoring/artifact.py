@@ -12,7 +12,6 @@ import json
 import os
 import platform
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -207,7 +206,3 @@ def load_model(path: Path) -> TrainedModel:
         meta,
         tuple(meta.get("ignorable", ())),
     )
-
-
-def describe_features(columns: Sequence[Column]) -> str:
-    return ", ".join(f"{c.name} ({c.kind.value})" for c in columns)

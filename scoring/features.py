@@ -49,20 +49,6 @@ FEATURES: tuple[Column, ...] = (
 )
 FEATURE_NAMES = [c.name for c in FEATURES]
 
-RAW_COLUMNS = [
-    *(k.value for k in COUNTED_KINDS),
-    "watch_s",
-    "first_ms",
-    "attended_n",
-    "held_n",
-    "held_minutes",
-    "last_attended_ms",
-    "coupons",
-    "platforms",
-    "bought",
-    "opted_out",
-]
-
 
 def raw_from_history(history: CourseHistory, by_id: bool = True) -> pd.DataFrame:
     """Per-learner totals in the history's order, indexed by learner id (or by row number, which is

@@ -58,7 +58,3 @@ class DiscordRoutes:
 
     def has_teacher_role(self, course_id: str, role_ids: Iterable[int]) -> bool:
         return not self.teacher_roles.get(course_id, frozenset()).isdisjoint(role_ids)
-
-    @property
-    def courses(self) -> frozenset[str]:
-        return frozenset(self.teachers)

@@ -106,9 +106,6 @@ class RedisLearners:
         """The learner's own IANA time zone (checked by the caller); "" falls back to the course's."""
         await self._client.hset(self._keys.learner(learner_id), "timezone", timezone)
 
-    async def set_last_platform(self, learner_id: str, platform: Platform) -> None:
-        await self._client.hset(self._keys.learner(learner_id), "last_platform", platform.value)
-
     async def _edit_platforms(
         self, learner_id: str, add_to: str, remove_from: str, platform: Platform
     ) -> None:

@@ -225,11 +225,6 @@ class RedisOutbox:
     async def promote_due(self, now: datetime, limit: int = 500) -> int:
         return int(await self._promote(keys=[self._p], args=[_ms(now), str(limit)]))
 
-    async def next_deferred(self) -> float | None:
-        """When the earliest deferred message is due (epoch seconds), or None."""
-        first = await self._client.zrange(f"{self._p}deferred", 0, 0, withscores=True)
-        return float(first[0][1]) / 1000 if first else None
-
     async def pending(self) -> int:
         """Messages in the stream not yet finished (read or not), plus deferred ones."""
         await self.ensure_group()

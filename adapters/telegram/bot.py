@@ -64,7 +64,6 @@ class TelegramBot:
     messenger: TelegramMessenger
     countdowns: OfferCountdowns
     in_flight: InFlight
-    parts: TelegramParts
 
     async def publish_commands(self) -> None:
         """The command menus Telegram shows (best effort: the bot works without them)."""
@@ -114,4 +113,4 @@ def assemble(app: App, bot: Bot, links: DeepLinks, *, sleep: Sleep = asyncio.sle
         questions.make_router(),
         learner.make_router(chats),
     )
-    return TelegramBot(bot, dispatcher, messenger, countdowns, in_flight, parts)
+    return TelegramBot(bot, dispatcher, messenger, countdowns, in_flight)
