@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config import CampaignConfig, Config, StepConfig
+from bot.config.campaigns import SWEEP_TRIGGERS
 from bot.domain import ClassSession, LearnerScore
 from bot.ports import Activity, Clock
 from campaigns.planner import (
@@ -134,7 +135,7 @@ class CampaignEngine:
         now = now or self.clock.now()
         window = self.config.campaign_engine.sweep_window
         enqueued: Counter[str] = Counter()
-        for campaign, step in self._steps("inactive", "offer_no_purchase", "coupon_expiring"):
+        for campaign, step in self._steps(*SWEEP_TRIGGERS):
             course_id = campaign.course
             targets: list[Target] = []
             # Moments (last activity, offer click, expiry) whose step falls due now. The mark remembers how
