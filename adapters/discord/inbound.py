@@ -11,10 +11,7 @@ from datetime import datetime
 
 import discord
 
-from bot.domain import Interaction, InteractionKind, Platform
-
-QUESTION_MARKS = ("?", "？")  # a full-width question mark ends questions in Chinese and Japanese
-QUESTION_TEXT_KEPT = 300  # characters of a question kept in the event log, for the teacher to read
+from bot.domain import Interaction, InteractionKind, Platform, is_question, question_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,17 +23,13 @@ class Seen:
     class_id: str = ""  # the class live at the time, if any
 
 
-def is_question(text: str) -> bool:
-    return text.rstrip().endswith(QUESTION_MARKS)
-
-
 def from_message(message: discord.Message, seen: Seen, *, content_intent: bool) -> Interaction:
     """A chat message. Without the message-content intent its text is unknown: counted, never a question."""
     text = message.content if content_intent else ""
     question = is_question(text)
     payload: dict[str, str | int | float] = {"length": len(text)} if content_intent else {}
     if question:
-        payload["text"] = text.strip()[:QUESTION_TEXT_KEPT]
+        payload["text"] = question_text(text)
     return Interaction(
         kind=InteractionKind.QUESTION if question else InteractionKind.MESSAGE,
         platform=Platform.DISCORD,

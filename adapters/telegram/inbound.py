@@ -35,13 +35,11 @@ from aiogram.types import (
 )
 
 from adapters.telegram.polls import PollRef
-from bot.domain import Interaction, InteractionKind, Platform
+from bot.domain import Interaction, InteractionKind, Platform, is_question, question_text
 from bot.domain.callbacks import Action, Callback
 
 K = InteractionKind
-QUESTION_TEXT_MAX = 300  # characters of a question kept in the event log, as on Discord
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?:\s+|$)")
-_QUESTION_MARKS = ("?", "？", "¿")  # the full-width mark ends questions in Chinese
 # What a learner posts that counts as taking part; service messages (pins, title changes...) do not.
 _CONTENT = frozenset(
     {
@@ -224,10 +222,10 @@ def _message(message: Message, event_id: str, bot_id: int, bot_username: str) ->
         if name != "ask" or (addressee and addressee.lower() != bot_username.lower()) or not asked:
             return []  # other commands are not chat: their handlers deal with them
         kind, text = K.QUESTION, asked
-    elif text.rstrip().endswith(_QUESTION_MARKS):
+    elif is_question(text):
         kind = K.QUESTION
     if kind is K.QUESTION:
-        payload = {"length": len(text), "text": text[:QUESTION_TEXT_MAX]}
+        payload = {"length": len(text), "text": question_text(text)}
     reply = message.reply_to_message
     if reply is not None:
         payload["reply_to"] = reply.message_id

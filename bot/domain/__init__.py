@@ -3,7 +3,7 @@
 from bot.domain.classes import ClassSession, ClassState
 from bot.domain.coupons import Coupon, CouponKind, CouponStatus
 from bot.domain.errors import DomainError, InvalidTransition
-from bot.domain.interactions import Interaction, InteractionKind
+from bot.domain.interactions import Interaction, InteractionKind, is_question, question_text
 from bot.domain.learners import Learner
 from bot.domain.messages import Button, Delivery, DeliveryStatus, OutboundMessage
 from bot.domain.offers import FlashOffer
@@ -35,4 +35,6 @@ __all__ = [
     "Platform",
     "Purchase",
     "Segment",
+    "is_question",
+    "question_text",
 ]

@@ -26,6 +26,20 @@ class InteractionKind(StrEnum):
     OPT_IN = "opt_in"
 
 
+# A chat message ending in one of these is a question (full-width: Chinese and Japanese; inverted: Spanish).
+QUESTION_MARKS = ("?", "？", "¿")
+QUESTION_TEXT_KEPT = 300  # characters of a question kept in the event log, for the teacher to read
+
+
+def is_question(text: str) -> bool:
+    return text.rstrip().endswith(QUESTION_MARKS)
+
+
+def question_text(text: str) -> str:
+    """What the event log keeps of a question."""
+    return text.strip()[:QUESTION_TEXT_KEPT]
+
+
 # The kinds that count as taking part in a class (the "interactions" of the seeds' engagement score).
 PARTICIPATION_KINDS: frozenset[InteractionKind] = frozenset(
     {

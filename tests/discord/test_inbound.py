@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 import discord
 import pytest
 
-from adapters.discord import inbound
 from adapters.discord.listeners import CONTENT_INTENT_OFF
 from adapters.redis import RedisStore
 from bot.clock import ManualClock
+from bot.domain import is_question
 from tests.discord.scene import COURSE, Listening, Scene, learner, listening
 from tests.emulators.discord_api import DiscordEmulator
 from tests.emulators.snowflakes import snowflake
@@ -191,7 +191,7 @@ async def test_joining_the_server_enrols_the_newcomer_in_the_course(world: Liste
     ],
 )
 def test_a_question_is_text_that_ends_with_a_question_mark(text: str, question: bool) -> None:
-    assert inbound.is_question(text) is question
+    assert is_question(text) is question
 
 
 async def test_a_direct_message_to_the_bot_is_not_course_activity(
