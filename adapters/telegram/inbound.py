@@ -148,9 +148,14 @@ def map_update(
     )
 
 
+def update_event_id(bot_id: int, update_id: int) -> str:
+    """The id intake knows an update by: a redelivered update gets the same one, so it counts once."""
+    return f"{bot_id}:u{update_id}"
+
+
 def read_update(update: Update, *, bot_id: int, received_at: datetime, bot_username: str = "") -> list[Event]:
     """The events in an update; `received_at` dates those Telegram sends undated (button presses, votes)."""
-    event_id = f"{bot_id}:u{update.update_id}"
+    event_id = update_event_id(bot_id, update.update_id)
     if update.message is not None:
         return _message(update.message, event_id, bot_id, bot_username)
     if update.message_reaction is not None:

@@ -15,6 +15,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject, Update
 
+from adapters.telegram.inbound import update_event_id
 from adapters.telegram.teachers import TeacherCheck
 from bot.domain import Identity, Platform
 from bot.usecases.replies import Actor
@@ -48,9 +49,9 @@ class InFlight(BaseMiddleware):
 
 
 def event_id(data: Mapping[str, Any]) -> str:
-    """The id intake knows an update by (see `inbound.read_update`): a redelivery gets the same one."""
+    """The id intake knows an update by: a redelivery gets the same one."""
     update: Update = data["event_update"]
-    return f"{data['bot'].id}:u{update.update_id}"
+    return update_event_id(data["bot"].id, update.update_id)
 
 
 class CommandContext(BaseMiddleware):
