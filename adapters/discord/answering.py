@@ -35,7 +35,7 @@ def language(interaction: discord.Interaction) -> str:
     return interaction.locale.value.split("-")[0].lower()
 
 
-def role_ids(user: discord.abc.User) -> list[int]:
+def role_ids(user: discord.abc.User | None) -> list[int]:
     return [role.id for role in user.roles] if isinstance(user, discord.Member) else []
 
 

@@ -16,6 +16,7 @@ import discord
 from discord.ext import commands, tasks
 
 from adapters.discord import inbound
+from adapters.discord.answering import role_ids
 from adapters.discord.routes import DiscordRoutes
 from adapters.discord.watch_time import WatchTime
 from bot.domain import ClassSession, ClassState, Identity, Interaction, Platform
@@ -100,10 +101,6 @@ class InboundCog(commands.Cog):
         if events:
             await self.intake.ingest(events)
 
-    @staticmethod
-    def _roles(user: discord.abc.User | None) -> list[int]:
-        return [role.id for role in user.roles] if isinstance(user, discord.Member) else []
-
     # -------------------------------------------------------------------------------- listeners
 
     @commands.Cog.listener()
@@ -116,7 +113,7 @@ class InboundCog(commands.Cog):
         parent = message.channel.parent_id if isinstance(message.channel, discord.Thread) else None
         course_id = self.routes.course_of_chat(message.channel.id, parent)
         author = message.author
-        if course_id is None or not self._counts(course_id, author.id, self._roles(author), author.bot):
+        if course_id is None or not self._counts(course_id, author.id, role_ids(author), author.bot):
             return
         seen = await self._seen(course_id, author.id, author.display_name)
         await self._record([inbound.from_message(message, seen, content_intent=self.content_intent)])
@@ -127,7 +124,7 @@ class InboundCog(commands.Cog):
         member = event.member
         if course_id is None or member is None:
             return  # a reaction outside a course channel, or in a DM
-        if not self._counts(course_id, member.id, self._roles(member), member.bot):
+        if not self._counts(course_id, member.id, role_ids(member), member.bot):
             return
         seen = await self._seen(course_id, member.id, member.display_name)
         await self._record([inbound.from_reaction(event, seen, self.clock.now())])
@@ -140,9 +137,7 @@ class InboundCog(commands.Cog):
         # The vote carries no member; the cache knows their roles and name when the members intent is on.
         guild = self.client.get_guild(event.guild_id) if event.guild_id else None
         member = guild.get_member(event.user_id) if guild else None
-        roles, name, bot = (
-            (self._roles(member), member.display_name, member.bot) if member else ([], "", False)
-        )
+        roles, name, bot = (role_ids(member), member.display_name, member.bot) if member else ([], "", False)
         if not self._counts(course_id, event.user_id, roles, bot):
             return
         seen = await self._seen(course_id, event.user_id, name)
@@ -182,7 +177,7 @@ class InboundCog(commands.Cog):
             channel is not None
             and course_id is not None
             and not (state.self_deaf or state.deaf)  # deafened: in the channel, but not following the class
-            and self._counts(course_id, member.id, self._roles(member), member.bot)
+            and self._counts(course_id, member.id, role_ids(member), member.bot)
         )
         async with self._voice_turn:
             events: list[Interaction] = []
