@@ -9,7 +9,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bot.config import Config
 from bot.domain import FlashOffer
-from bot.usecases.offers import offer_label
+from bot.usecases.offers import offer_label, time_left_text
 from stream_relay.hosts import Stream
 from stream_relay.tokens import Rejection
 
@@ -37,8 +37,7 @@ class OfferView:
 
 def offer_text(offer: FlashOffer, config: Config, now: datetime) -> str:
     """The same words as the chat's announcement, in plain text: the claim itself happens in the chat."""
-    left = offer.seconds_left(now)
-    when = f"{left // 60} min left" if left >= 120 else "1 min left" if left >= 60 else f"{left} s left"
+    when = time_left_text(offer, now)
     return f"⚡ Flash offer: {offer_label(offer, config)} — {when}. Claim your personal code in the chat."
 
 
