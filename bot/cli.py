@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.cli_campaigns import register as register_campaign_commands
+from bot.cli_common import err, fail, out
 from bot.cli_scoring import register as register_scoring_commands
 from bot.config import ConfigError, load_config
 from bot.ports import StoreUnavailable
@@ -27,16 +27,8 @@ app = typer.Typer(
 config_app = typer.Typer(help="Check and manage configuration files.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
-out = Console()
-err = Console(stderr=True)
-
 register_campaign_commands(app, config_app)
 register_scoring_commands(app)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(message, markup=False, highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 @config_app.command("check")
@@ -48,7 +40,7 @@ def config_check(file: Annotated[Path, typer.Argument(help="The TOML configurati
         for problem in exc.problems:
             err.print(problem.render(exc.source), markup=False, highlight=False, soft_wrap=True)
         count = len(exc.problems)
-        raise _fail(f"{file}: {count} problem{'s' if count != 1 else ''} found", 1) from None
+        raise fail(f"{file}: {count} problem{'s' if count != 1 else ''} found", 1) from None
     steps = sum(len(c.steps) for c in config.campaigns)
     out.print(
         f"{file}: OK — {len(config.courses)} course(s), {len(config.coupons)} coupon pool(s), "
@@ -94,10 +86,8 @@ def demo(
 
         try:
             summary = asyncio.run(run_demo(options, report))
-        except ConfigError as exc:
-            raise _fail(str(exc), 2) from None
-        except StoreUnavailable as exc:
-            raise _fail(str(exc), 2) from None
+        except (ConfigError, StoreUnavailable) as exc:
+            raise fail(str(exc)) from None
     render(summary, out)
     days = 10 + 7 * (classes - 1)
     out.print(f"[dim]{days} simulated days in {time.perf_counter() - started:.1f} s.[/dim]")
@@ -128,14 +118,12 @@ def _run_forever(config: Path, *, web_only: bool) -> None:
     try:
         loaded = load_config(config)
     except ConfigError as exc:
-        raise _fail(str(exc), 2) from None
+        raise fail(str(exc)) from None
     logging.getLogger().setLevel(logging.INFO)
     try:
         asyncio.run(run_forever(loaded, config, web_only=web_only))
-    except ConfigError as exc:
-        raise _fail(f"classpulse {command}: {exc}", 2) from None
-    except (ServiceError, StoreUnavailable, ScoringError) as exc:
-        raise _fail(f"classpulse {command}: {exc}", 2) from None
+    except (ConfigError, ServiceError, StoreUnavailable, ScoringError) as exc:
+        raise fail(f"classpulse {command}: {exc}") from None
 
 
 def main() -> None:
