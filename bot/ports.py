@@ -5,7 +5,7 @@ Adapters implement them (Redis, Telegram, Discord, the console); tests may use t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -284,6 +284,10 @@ class LinkMaker(Protocol):
     """The personal link a learner opens to watch a class (a tracked link once the relay runs)."""
 
     async def class_link(self, learner_id: str, session: ClassSession) -> str: ...
+
+    async def class_links(self, learner_ids: Iterable[str], session: ClassSession) -> dict[str, str]:
+        """Many learners' links to one class at once (a campaign step's chunk)."""
+        ...
 
 
 class ClassEvents(Protocol):

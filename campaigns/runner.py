@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from bot.config import Config, CourseConfig, StepConfig
 from bot.config.audience import courses_named
@@ -67,9 +68,24 @@ class StreamLinks:
     async def class_link(self, learner_id: str, session: ClassSession) -> str:
         return session.stream_url
 
+    async def class_links(self, learner_ids: Iterable[str], session: ClassSession) -> dict[str, str]:
+        return dict.fromkeys(learner_ids, session.stream_url)
+
 
 def message_key(campaign_id: str, step_id: str, occurrence: str, recipient: str) -> str:
     return f"{campaign_id}:{step_id}:{occurrence}:{recipient}"
+
+
+class _Recipient(NamedTuple):
+    """A learner a step's message goes to, with what their message is made of."""
+
+    target: Target
+    learner: Learner
+    route: tuple[Platform, str]
+    score: LearnerScore | None
+    counters: dict[str, str] | None
+    key: str
+    variant: str
 
 
 @dataclass
@@ -194,6 +210,7 @@ class StepRunner:
             last = await self.activity.last_platforms(course_id, ids)
             counters = await self.state.class_counters(course_id, session.id, ids) if session.id else {}
             batch: list[OutboundMessage] = []
+            personal: list[_Recipient] = []
             due_at: dict[str, datetime] = {}
             arms: dict[str, str] = {}
             for target in chunk:
@@ -233,9 +250,18 @@ class StepRunner:
                     else:
                         batch.append(mention)
                     continue
+                personal.append(_Recipient(target, learner, route, score, mine, key, variant))
+            # Every personal link of the chunk in one write, for those who will get a message.
+            links = (
+                await self.links.class_links([r.learner.id for r in personal], session)
+                if session.id and personal
+                else {}
+            )
+            for r in personal:
+                variant = r.variant
                 try:
                     message = await self._personal(
-                        step, course, session, campaign_id, learner, route, score, mine, key, variant, target
+                        step, course, session, campaign_id, r, links.get(r.learner.id, "")
                     )
                 except HoldsLiveCoupon:
                     skipped[("holds a live coupon", variant)] += 1
@@ -303,14 +329,10 @@ class StepRunner:
         course: CourseConfig,
         session: ClassSession,
         campaign_id: str,
-        learner: Learner,
-        route: tuple[Platform, str],
-        score: LearnerScore | None,
-        counters: dict[str, str] | None,
-        key: str,
-        variant: str,
-        target: Target,
+        recipient: _Recipient,
+        link: str,
     ) -> OutboundMessage:
+        target, learner, route, score, counters, key, variant = recipient
         chosen = step.variant(variant)
         pool = chosen.coupon if chosen is not None and chosen.coupon else step.coupon
         coupon = None
@@ -331,7 +353,6 @@ class StepRunner:
                 source=f"{campaign_id}|{step.id}|{variant}",
                 one_live=self.config.guards.one_live_coupon_per_course,
             )
-        link = await self.links.class_link(learner.id, session) if session.id else ""
         personal_buy = buy_link(course.buy_url, self.ref_secret, session.course_id, learner.id)
         watched = float((counters or {}).get("watch_s", 0)) / 60
         values = context(course, session, learner, link, coupon, score, watched, personal_buy)
