@@ -1,7 +1,6 @@
 """The stream relay: personal tracked class links, the watch page and its heartbeats, live detection."""
 
 from stream_relay.links import TrackedLinks
-from stream_relay.runner import serve
 from stream_relay.server import create_app
 from stream_relay.stats import ViewerStats, viewer_stats
 from stream_relay.tokens import LinkSigner, Rejection, TokenRejected
@@ -13,6 +12,5 @@ __all__ = [
     "TrackedLinks",
     "ViewerStats",
     "create_app",
-    "serve",
     "viewer_stats",
 ]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -25,6 +26,7 @@ from bot.config import Config, parse_config
 from bot.config.relay import link_secret
 from bot.domain import Identity, Platform
 from bot.usecases.replies import Actor, answer
+from bot.web import WebService
 from stream_relay.server import create_app
 from tests.core.conftest import EXAMPLE, TEACHER
 
@@ -132,3 +134,40 @@ async def test_serve_without_the_link_secret_is_a_one_line_error(redis_url: str,
     lines = output.decode().strip().splitlines()
     assert len(lines) == 1
     assert "relay.link_secret_env: the environment variable CLASSPULSE_LINK_SECRET is not set" in lines[0]
+
+
+@pytest.mark.parametrize("access_log", [False, True])
+async def test_the_web_service_logs_requests_only_when_asked_never_a_token_and_frees_its_port(
+    redis_url: str,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    access_log: bool,
+) -> None:
+    monkeypatch.setenv("CLASSPULSE_LINK_SECRET", SECRET)
+    port = free_port()
+    config = parse_config(relay_config(redis_url, port=port, access_log=access_log))
+    app = await build_app(config, clock=clock, scheduler_mode="manual")
+    service = WebService(app)
+    caplog.set_level(logging.INFO, logger="aiohttp.access")
+    await service.start()
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/j/SecretToken123", allow_redirects=False) as response,
+        ):
+            assert response.status == 403
+    finally:
+        await service.stop()
+        await app.close()
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    if access_log:
+        [line] = lines
+        assert '"GET /j/…" 403' in line
+    else:
+        assert lines == []
+    assert "SecretToken123" not in caplog.text
+    with pytest.raises(aiohttp.ClientConnectionError):
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/healthz"):
+            pass
