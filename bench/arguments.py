@@ -13,33 +13,28 @@ from scoring.candidates import CANDIDATES
 T = TypeVar("T")
 
 
-def positive_int(text: str) -> int:
+def _whole(text: str, least: int, below: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not positive (1 or more)")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{value} {below}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _whole(text, 1, "is not positive (1 or more)")
 
 
 def folds(text: str) -> int:
     """Cross-validation folds: at least 2 (one to train on, one to test)."""
-    value = positive_int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"{value} fold cannot cross-validate (2 or more)")
-    return value
+    return _whole(text, 2, "fold cannot cross-validate (2 or more)")
 
 
 def count(text: str) -> int:
     """A whole number that may be 0 (0 skips that part)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative")
-    return value
+    return _whole(text, 0, "is negative")
 
 
 def positive_float(text: str) -> float:
